@@ -1,0 +1,65 @@
+#include "cli.h"
+
+namespace mpsfb {
+
+const char* cli_usage() {
+  return "mps_benchmarks: CPU vs device-with-fallback time per ATen op, shape and dtype.\n"
+         "  --targets=PATH          ops to measure (default ops/targets.yaml, else ops/targets.seed.yaml)\n"
+         "  --device=auto|mps|cuda|cpu   auto: mps, then cuda, then cpu\n"
+         "  --fallback=auto|emulate auto: the device's own behaviour; emulate: route each case's op\n"
+         "                          through at::native::cpu_fallback, and also time the native kernel\n"
+         "  --memory_budget_mb=N    reject shapes whose input tensor exceeds N MiB (default 4096)\n"
+         "  --workload=tiny|PATH.pt fallback% of a workload instead of the op suite\n"
+         "  --input=1x3x224x224:f32[,...]  inputs of a TorchScript workload\n"
+         "  plus every --benchmark_* flag of Google Benchmark (--benchmark_filter=op:aten::roll/...)\n";
+}
+
+CliOptions parse_cli(const std::vector<std::string>& args) {
+  CliOptions o;
+  for (const auto& arg : args) {
+    const auto eq = arg.find('=');
+    const std::string key = arg.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    auto need_value = [&] {
+      if (eq == std::string::npos || value.empty())
+        throw std::invalid_argument(key + " needs a value (" + key + "=...)");
+    };
+    if (arg == "--help" || arg == "-h") {
+      o.help = true;
+    } else if (key == "--targets") {
+      need_value();
+      o.targets = value;
+    } else if (key == "--device") {
+      need_value();
+      if (value != "auto" && value != "mps" && value != "cuda" && value != "cpu")
+        throw std::invalid_argument("--device=" + value + ": expected auto, mps, cuda or cpu");
+      o.device = value;
+    } else if (key == "--fallback") {
+      need_value();
+      if (value != "auto" && value != "emulate")
+        throw std::invalid_argument("--fallback=" + value + ": expected auto or emulate");
+      o.fallback = value;
+    } else if (key == "--memory_budget_mb") {
+      need_value();
+      size_t used = 0;
+      try {
+        o.memory_budget_mb = std::stoll(value, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != value.size() || o.memory_budget_mb <= 0)
+        throw std::invalid_argument("--memory_budget_mb=" + value + ": expected a positive integer");
+    } else if (key == "--workload") {
+      need_value();
+      o.workload = value;
+    } else if (key == "--input") {
+      need_value();
+      o.input = value;
+    } else {
+      throw std::invalid_argument("unknown flag '" + arg + "' (see --help)");
+    }
+  }
+  return o;
+}
+
+}  // namespace mpsfb

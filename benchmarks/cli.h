@@ -1,0 +1,26 @@
+// mps_benchmarks' own flags; every --benchmark_* flag is Google Benchmark's.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mpsfb {
+
+struct CliOptions {
+  std::string targets;  // empty: ops/targets.yaml, else ops/targets.seed.yaml
+  std::string device = "auto";
+  std::string fallback = "auto";
+  int64_t memory_budget_mb = 4096;
+  std::string workload;  // tiny | path/model.pt (empty: the op suite)
+  std::string input;     // model inputs: 1x3x224x224:f32[,...]
+  bool help = false;
+};
+
+// Parses what benchmark::Initialize left in argv (argv[0] excluded). Throws
+// std::invalid_argument naming the flag for an unknown flag or a bad value.
+CliOptions parse_cli(const std::vector<std::string>& args);
+const char* cli_usage();
+
+}  // namespace mpsfb

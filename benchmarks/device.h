@@ -1,0 +1,30 @@
+// The device under test: choosing it, synchronizing it, and the copy cost model measured
+// once at start (the floor a fallback's round trip cannot go below).
+#pragma once
+
+#include "counters.h"
+
+#include <c10/core/Device.h>
+
+#include <string>
+
+namespace mpsfb {
+
+// "auto" picks mps, then cuda, then cpu. Throws std::runtime_error for an unknown or
+// unavailable device.
+c10::Device select_device(const std::string& requested);
+bool mps_available();
+
+// Blocks until all queued work on the device has finished; a no-op for CPU.
+void synchronize(const c10::Device& device);
+
+// Median host->device and device->host bandwidth of `bytes`-sized copies to and from
+// pageable host memory (what the fallback uses), and the median empty synchronize.
+counters::CopyModel measure_copy_model(const c10::Device& device, int64_t bytes = int64_t{64} << 20, int reps = 15);
+
+// Human-readable names for the JSON context.
+std::string device_name(const c10::Device& device);
+std::string os_version();
+std::string torch_version();
+
+}  // namespace mpsfb

@@ -1,0 +1,22 @@
+// Benchmark names are key:value segments, so --benchmark_filter and the report can split them:
+//   op:aten::roll/shape:64x3x256x256/dtype:f32/device:cuda
+#pragma once
+
+#include <c10/core/ScalarType.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpsfb {
+
+// "64x3x256x256"; a 0-dim shape is "scalar".
+std::string shape_str(const std::vector<int64_t>& shape);
+std::string case_name(const std::string& op, const std::vector<int64_t>& shape, at::ScalarType dtype,
+                      const std::string& device);
+// Splits a benchmark name back into its segments; segments without ':' (Google Benchmark's
+// own suffixes such as "manual_time", "repeats:3" is kept as a key) are keyed by themselves.
+std::map<std::string, std::string> split_name(const std::string& name);
+
+}  // namespace mpsfb

@@ -1,0 +1,99 @@
+// The templated fixture every op shares, and the one place ops register.
+//
+// An op trait says how to build an op's inputs and how to call it:
+//
+//   struct Roll : mpsfb::OpTrait {
+//     static constexpr const char* kOp = "aten::roll";
+//     static mpsfb::Stack make(const mpsfb::Case& c) { return {mpsfb::input(c)}; }
+//     static c10::IValue call(const mpsfb::Case&, mpsfb::Stack& a) { return at::roll(a[0].toTensor(), {1}, {0}); }
+//   };
+//   MPSFB_REGISTER_OP(Roll);
+//
+// make() returns CPU values (tensors, scalars, lists) in call order; the fixture copies the
+// tensors to the device once, so both sides see identical inputs. out= variants put their
+// preallocated output in the stack. Shapes and dtypes come from ops/targets.yaml only.
+#pragma once
+
+#include "check.h"
+#include "counters.h"
+#include "targets.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/ivalue.h>
+#include <benchmark/benchmark.h>
+#include <c10/core/Device.h>
+
+#include <string>
+#include <vector>
+
+namespace mpsfb {
+
+using Stack = std::vector<c10::IValue>;
+
+enum class FallbackMode { kAuto, kEmulate };
+
+// What holds for the whole run.
+struct RunContext {
+  c10::Device device{c10::kCPU};
+  FallbackMode fallback = FallbackMode::kAuto;
+  counters::CopyModel copy;  // measured at start on a device
+  bool mps_build = false;    // static MPS classification is meaningful
+};
+
+// One registered benchmark: op x shape x dtype.
+struct Case {
+  const OpTarget* target = nullptr;
+  c10::OperatorHandle op;
+  std::vector<int64_t> shape;
+  at::ScalarType dtype = at::kFloat;
+  const RunContext* ctx = nullptr;
+};
+
+// Defaults a trait may hide.
+struct OpTrait {
+  static constexpr Check kCheck = Check::kClose;
+  static constexpr double kTolScale = 1.0;  // widen tolerances for ops that accumulate error
+};
+
+// The trait's functions, type-erased so the runner is compiled once.
+struct OpCalls {
+  Stack (*make)(const Case&);
+  c10::IValue (*call)(const Case&, Stack&);
+  Check check;
+  double tol_scale;
+};
+
+// Builds inputs, probes once (fallback? correct?), then times CPU and device calls
+// interleaved and sets the counters. Errors become SkipWithError with torch's message.
+void run_case(benchmark::State& state, const Case& c, const OpCalls& calls);
+
+template <class Trait>
+struct OpFixture {
+  static void run(benchmark::State& state, const Case& c) {
+    static const OpCalls calls{&Trait::make, &Trait::call, Trait::kCheck, Trait::kTolScale};
+    run_case(state, c, calls);
+  }
+};
+
+using CaseFn = void (*)(benchmark::State&, const Case&);
+
+// Op name ("aten::roll", with overload if any) -> fixture. The generic, args-driven
+// fixture registers under kGenericFixture.
+inline constexpr const char* kGenericFixture = "<generic>";
+bool register_op(const char* op, CaseFn fn);
+CaseFn find_op(const std::string& op);
+std::vector<std::string> registered_ops();
+
+// The case's own tensor: its shape and dtype, filled by `init` (see docs/targets-format.md).
+at::Tensor input(const Case& c, Init init = Init::kRandn);
+at::Tensor make_tensor(const std::vector<int64_t>& shape, at::ScalarType dtype, Init init, int64_t lo = 0,
+                       int64_t hi = 10);
+
+}  // namespace mpsfb
+
+#define MPSFB_CONCAT_INNER(a, b) a##b
+#define MPSFB_CONCAT(a, b) MPSFB_CONCAT_INNER(a, b)
+// Registers an op trait; put it right under the trait's definition.
+#define MPSFB_REGISTER_OP(Trait)                                                 \
+  [[maybe_unused]] static const bool MPSFB_CONCAT(mpsfb_registered_, __LINE__) = \
+      ::mpsfb::register_op(Trait::kOp, &::mpsfb::OpFixture<Trait>::run)

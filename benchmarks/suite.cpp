@@ -1,0 +1,238 @@
+#include "suite.h"
+
+#include "cli.h"
+#include "device.h"
+#include "fallback.h"
+#include "naming.h"
+#include "paths.h"
+#include "workload.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <unistd.h>
+#if defined(__APPLE__)
+#include <mach-o/dyld.h>
+#endif
+
+namespace mpsfb {
+namespace {
+
+std::optional<c10::OperatorHandle> find_schema(const std::string& op) {
+  const auto [name, overload] = split_overload(op);
+  return c10::Dispatcher::singleton().findSchema({name, overload});
+}
+
+// Overloads the dispatcher knows for `name`, for "did you mean" messages.
+std::vector<std::string> overloads_of(const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& n : c10::Dispatcher::singleton().getAllOpNames())
+    if (n.name == name) out.push_back(n.overload_name.empty() ? "(default)" : n.overload_name);
+  return out;
+}
+
+bool file_exists(const std::string& p) { return std::ifstream(p).good(); }
+
+std::string fixed(double v, int digits) {
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(digits);
+  s << v;
+  return s.str();
+}
+
+std::string self_path(const char* argv0) {
+#if defined(__APPLE__)
+  char buf[4096];
+  uint32_t size = sizeof buf;
+  if (_NSGetExecutablePath(buf, &size) == 0) return buf;
+  return argv0;
+#else
+  (void)argv0;
+  return "/proc/self/exe";
+#endif
+}
+
+// PYTORCH_ENABLE_MPS_FALLBACK is read while libtorch loads, before main(): setting it now
+// is too late, so run again with it set (reference: mps-fallback-facts.md §1).
+void reexec_with_mps_fallback_if_needed(const CliOptions& o, const std::vector<char*>& original_argv) {
+  if (std::getenv("PYTORCH_ENABLE_MPS_FALLBACK")) return;
+  const bool wants_mps = o.device == "mps" || (o.device == "auto" && mps_available());
+  if (!wants_mps) return;
+  setenv("PYTORCH_ENABLE_MPS_FALLBACK", "1", 1);
+  std::cerr << "mps_benchmarks: PYTORCH_ENABLE_MPS_FALLBACK was unset; running again with it set to 1 "
+               "(libtorch reads it when it loads)\n";
+  std::vector<char*> args = original_argv;
+  args.push_back(nullptr);
+  execv(self_path(args[0]).c_str(), args.data());
+  throw std::runtime_error("could not re-execute with PYTORCH_ENABLE_MPS_FALLBACK=1: " + std::string(strerror(errno)));
+}
+
+void add_context(const RunContext& ctx, const Targets& t) {
+  const char* env = std::getenv("PYTORCH_ENABLE_MPS_FALLBACK");
+  benchmark::AddCustomContext("torch_version", torch_version());
+  benchmark::AddCustomContext("device", ctx.device.str());
+  benchmark::AddCustomContext("device_name", device_name(ctx.device));
+  benchmark::AddCustomContext("os_version", os_version());
+  benchmark::AddCustomContext("fallback_mode", ctx.fallback == FallbackMode::kEmulate ? "emulate" : "auto");
+  benchmark::AddCustomContext("PYTORCH_ENABLE_MPS_FALLBACK", env ? env : "(unset)");
+  benchmark::AddCustomContext("targets", t.path);
+  benchmark::AddCustomContext("targets_sha1", t.sha1);
+  benchmark::AddCustomContext("mps_build", ctx.mps_build ? "1" : "0");
+  if (!ctx.device.is_cpu()) {
+    benchmark::AddCustomContext("h2d_GBps", fixed(ctx.copy.h2d_bytes_per_us / 1e3, 3));
+    benchmark::AddCustomContext("d2h_GBps", fixed(ctx.copy.d2h_bytes_per_us / 1e3, 3));
+    benchmark::AddCustomContext("sync_us", fixed(ctx.copy.sync_us, 3));
+  }
+}
+
+}  // namespace
+
+OpChecker make_op_checker() {
+  return [](const OpTarget& t) {
+    std::vector<std::string> problems;
+    if (!find_schema(t.op)) {
+      if (!t.requires_lib.empty()) return problems;  // reported as unavailable at run time
+      const auto [name, overload] = split_overload(t.op);
+      const auto known = overloads_of(name);
+      if (known.empty()) {
+        problems.push_back("unknown op '" + t.op + "': the dispatcher of this LibTorch has no '" + name +
+                           "' (expected: an ATen name such as aten::isin.Tensor_Tensor; for another library's ops "
+                           "add requires: <library>)");
+      } else {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        problems.push_back("unknown overload '" + (overload.empty() ? std::string("(default)") : overload) + "' of " +
+                           name + " (expected one of: " + list + ")");
+      }
+      return problems;
+    }
+    if (t.needs_fixture) return problems;
+    if (t.args) {
+      if (!find_op(kGenericFixture)) problems.push_back("args: given but the generic fixture is not built in");
+    } else if (!find_op(t.op)) {
+      problems.push_back("op without fixture: no C++ trait is registered for '" + t.op +
+                         "' and it has no args: spec (expected: an args: list, a trait in fixtures/, "
+                         "or needs_fixture: true)");
+    }
+    for (const auto& e : t.emulate)
+      if (!find_schema(e)) problems.push_back("emulate: unknown op '" + e + "'");
+    return problems;
+  };
+}
+
+std::string resolve_targets_path(const std::string& requested, std::string* note) {
+  if (!requested.empty()) return requested;
+  for (const std::string& root : {std::string("."), std::string(MPSFB_SOURCE_DIR)}) {
+    if (file_exists(root + "/ops/targets.yaml")) return root + "/ops/targets.yaml";
+    if (file_exists(root + "/ops/targets.seed.yaml")) {
+      if (note) *note = "no ops/targets.yaml; using the curated seed " + root + "/ops/targets.seed.yaml";
+      return root + "/ops/targets.seed.yaml";
+    }
+  }
+  throw std::runtime_error("no targets file: neither ops/targets.yaml nor ops/targets.seed.yaml exists here or in " +
+                           std::string(MPSFB_SOURCE_DIR) + " (pass --targets=PATH)");
+}
+
+size_t register_cases(const Targets& targets, const RunContext& ctx, std::deque<Case>& cases) {
+  size_t n = 0;
+  const std::string device = ctx.device.is_cuda() ? "cuda" : ctx.device.str();
+  for (const auto& t : targets.ops) {
+    const auto handle = find_schema(t.op);
+    CaseFn fn = nullptr;
+    std::string skip;
+    if (!handle)
+      skip = "unavailable in this build: " + t.op + " is not registered (requires " + t.requires_lib + ")";
+    else if (t.needs_fixture)
+      skip = "needs a fixture: " + t.op + " has no C++ trait or args: spec yet (docs/adding-an-op.md)";
+    else
+      fn = find_op(t.args ? kGenericFixture : t.op);
+    for (const auto& shape : t.shapes) {
+      for (const auto dtype : t.dtypes) {
+        const std::string name = case_name(t.op, shape, dtype, device);
+        // The row is registered either way, so a case that cannot run is visible in the report.
+        const Case* c = nullptr;
+        if (fn) {
+          cases.push_back(Case{&t, *handle, shape, dtype, &ctx});
+          c = &cases.back();
+        }
+        benchmark::RegisterBenchmark(name.c_str(),
+                                     [fn, c, skip](benchmark::State& s) {
+                                       if (fn)
+                                         fn(s, *c);
+                                       else
+                                         s.SkipWithError(skip.c_str());
+                                     })
+            ->UseManualTime()
+            ->Unit(benchmark::kMicrosecond);
+        ++n;
+      }
+    }
+  }
+  return n;
+}
+
+int run_main(int argc, char** argv) {
+  const std::vector<char*> original_argv(argv, argv + argc);
+  try {
+    // Our --help first: Google Benchmark's Initialize prints its own and exits.
+    for (int i = 1; i < argc; ++i)
+      if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") std::cout << cli_usage() << "\n";
+    benchmark::Initialize(&argc, argv);
+    const CliOptions o = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
+    if (o.help) return 0;
+    reexec_with_mps_fallback_if_needed(o, original_argv);
+
+    RunContext ctx;
+    ctx.device = select_device(o.device);
+    ctx.fallback = o.fallback == "emulate" ? FallbackMode::kEmulate : FallbackMode::kAuto;
+    ctx.mps_build = has_mps_backend();
+    if (ctx.fallback == FallbackMode::kEmulate && ctx.device.is_cpu())
+      throw std::invalid_argument("--fallback=emulate needs a device (cuda or mps); the selected device is cpu");
+    std::cerr << "mps_benchmarks: torch " << torch_version() << ", device " << ctx.device.str() << " ("
+              << device_name(ctx.device) << ")" << (o.device == "auto" ? " [auto: mps, then cuda, then cpu]" : "")
+              << ", fallback " << o.fallback << "\n";
+    if (ctx.device.is_cpu())
+      std::cerr << "mps_benchmarks: no accelerator: measuring CPU baselines only (dev_us, penalty and the copy "
+                   "counters need a device)\n";
+
+    if (!o.workload.empty()) {
+      if (!ctx.device.is_cpu() && ctx.fallback == FallbackMode::kEmulate)
+        ensure_copy_from_and_resize(ctx.device.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::MPS);
+      return run_workload(o, ctx, argc, argv);
+    }
+
+    std::string note;
+    LoadOptions load;
+    load.memory_budget_bytes = o.memory_budget_mb << 20;
+    const Targets targets = load_targets(resolve_targets_path(o.targets, &note), load, make_op_checker());
+    if (!note.empty()) std::cerr << "mps_benchmarks: " << note << "\n";
+
+    if (!ctx.device.is_cpu()) {
+      ctx.copy = measure_copy_model(ctx.device);
+      if (ctx.fallback == FallbackMode::kEmulate)
+        ensure_copy_from_and_resize(ctx.device.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::MPS);
+    }
+    add_context(ctx, targets);
+    std::deque<Case> cases;
+    const size_t n = register_cases(targets, ctx, cases);
+    std::cerr << "mps_benchmarks: " << n << " cases from " << targets.ops.size() << " ops in " << targets.path
+              << "\n";
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+  } catch (const TargetsError& e) {
+    std::cerr << "mps_benchmarks: " << e.what();
+  } catch (const std::exception& e) {
+    std::cerr << "mps_benchmarks: error: " << e.what() << "\n";
+  }
+  return 2;
+}
+
+}  // namespace mpsfb
