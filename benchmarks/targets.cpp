@@ -6,6 +6,8 @@
 #include <c10/util/hash.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -39,6 +41,18 @@ class Decoder {
   }
   void problem(const SourceMark& m, const std::string& what) { problems_.push_back(m.str() + ": " + what); }
   std::vector<std::string>& problems() { return problems_; }
+  // In file order, so the list reads top to bottom like the file.
+  std::vector<std::string> sorted_problems() const {
+    auto position = [&](const std::string& p) {
+      int line = 0, column = 0;
+      std::sscanf(p.c_str() + path_.size(), ":%d:%d", &line, &column);
+      return std::make_pair(line, column);
+    };
+    auto out = problems_;
+    std::stable_sort(out.begin(), out.end(),
+                     [&](const std::string& a, const std::string& b) { return position(a) < position(b); });
+    return out;
+  }
 
   void check_keys(const YAML::Node& map, const std::set<std::string>& allowed, const std::string& where) {
     for (const auto& kv : map) {
@@ -272,19 +286,19 @@ class Decoder {
     if (auto v = n["emulate"]) t.emulate = strings(v, "emulate");
     if (auto v = n["demand"]) t.demand = demand(v);
 
-    const YAML::Node shapes = n["shapes"];
-    if (!shapes || !shapes.IsSequence() || shapes.size() == 0) {
-      problem(shapes ? shapes : n, "ops entry '" + t.op + "' has no shapes", "shapes: [[1, 3, 224, 224], 8x1024]");
-    } else {
-      for (const auto& s : shapes)
-        if (auto dims = shape(s)) t.shapes.push_back(*dims);
-    }
     const YAML::Node dtypes = n["dtypes"];
     if (!dtypes || !dtypes.IsSequence() || dtypes.size() == 0) {
       problem(dtypes ? dtypes : n, "ops entry '" + t.op + "' has no dtypes", "dtypes: [f32, f16]");
     } else {
       for (const auto& d : dtypes)
         if (auto dt = dtype(d)) t.dtypes.push_back(*dt);
+    }
+    const YAML::Node shapes = n["shapes"];
+    if (!shapes || !shapes.IsSequence() || shapes.size() == 0) {
+      problem(shapes ? shapes : n, "ops entry '" + t.op + "' has no shapes", "shapes: [[1, 3, 224, 224], 8x1024]");
+    } else {
+      for (const auto& s : shapes)
+        if (auto dims = shape(s); dims && within_budget(s, *dims, t.dtypes)) t.shapes.push_back(*dims);
     }
     if (auto v = n["args"]) {
       if (!v.IsSequence()) {
@@ -296,29 +310,24 @@ class Decoder {
         t.args = std::move(args);
       }
     }
-    check_budget(shapes, t);
     return t;
   }
 
-  // The largest self tensor of the entry must fit the memory budget.
-  void check_budget(const YAML::Node& shapes, const OpTarget& t) {
-    size_t idx = 0;
-    for (const auto& dims : t.shapes) {
-      double numel = 1;
-      for (auto d : dims) numel *= static_cast<double>(d);
-      for (auto dt : t.dtypes) {
-        const double bytes = numel * static_cast<double>(c10::elementSize(dt));
-        if (bytes > static_cast<double>(options_.memory_budget_bytes)) {
-          problem(shapes[idx], "shape " + shape_str(dims) + " of " + dtype_name(dt) + " needs " +
-                                   std::to_string(static_cast<int64_t>(bytes / (1 << 20))) +
-                                   " MiB, over the memory budget of " +
-                                   std::to_string(options_.memory_budget_bytes >> 20) + " MiB",
-                  "a smaller shape, or a larger --memory_budget_mb");
-          break;
-        }
+  // The case's own tensor must fit the memory budget, for every dtype of the entry.
+  bool within_budget(const YAML::Node& node, const std::vector<int64_t>& dims, const std::vector<at::ScalarType>& dtypes) {
+    double numel = 1;
+    for (auto d : dims) numel *= static_cast<double>(d);
+    for (auto dt : dtypes) {
+      const double bytes = numel * static_cast<double>(c10::elementSize(dt));
+      if (bytes > static_cast<double>(options_.memory_budget_bytes)) {
+        problem(node, "shape " + shape_str(dims) + " of " + dtype_name(dt) + " needs " +
+                          std::to_string(static_cast<int64_t>(bytes / (1 << 20))) + " MiB, over the memory budget of " +
+                          std::to_string(options_.memory_budget_bytes >> 20) + " MiB",
+                "a smaller shape, or a larger --memory_budget_mb");
+        return false;
       }
-      ++idx;
     }
+    return true;
   }
 
  private:
@@ -377,7 +386,7 @@ Targets parse_targets(const std::string& text, const std::string& path, const Lo
       targets.ops.push_back(std::move(*t));
     }
   }
-  if (!dec.problems().empty()) throw TargetsError(dec.problems());
+  if (!dec.problems().empty()) throw TargetsError(dec.sorted_problems());
   return targets;
 }
 

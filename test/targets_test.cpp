@@ -1,0 +1,226 @@
+// The targets loader: a good file decodes to plain structs; each kind of bad input is
+// reported with file:line:column and the expected form, all problems at once.
+#include "op_fixture.h"
+#include "paths.h"
+#include "suite.h"
+#include "targets.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace mpsfb {
+namespace {
+
+// Every problem of `text`, as the loader reports them (with the real dispatcher checker).
+std::vector<std::string> problems_of(const std::string& text, const LoadOptions& options = {}) {
+  try {
+    parse_targets(text, "t.yaml", options, make_op_checker());
+  } catch (const TargetsError& e) {
+    return e.problems();
+  }
+  return {};
+}
+
+::testing::AssertionResult has_problem(const std::vector<std::string>& problems, const std::string& where,
+                                       const std::string& what) {
+  for (const auto& p : problems)
+    if (p.rfind(where, 0) == 0 && p.find(what) != std::string::npos) return ::testing::AssertionSuccess();
+  std::string all;
+  for (const auto& p : problems) all += "\n  " + p;
+  return ::testing::AssertionFailure() << "no problem at '" << where << "' containing '" << what << "'; got:" << all;
+}
+
+TEST(Targets, GoodFileDecodesToPlainStructs) {
+  const auto t = parse_targets(R"(version: 1
+generated: {date: '2026-11-23', anything: [goes, here]}
+ops:
+  - op: aten::roll
+    shapes: [[64, 3, 256, 256], 8x1024, scalar]
+    dtypes: [f32, half, i64]
+    demand:
+      votes: 12
+      users: 5
+      thumbs_up: 7
+      links: [https://github.com/pytorch/pytorch/issues/141287#issuecomment-1]
+  - op: aten::isin.Tensor_Tensor
+    shapes: [[4096]]
+    dtypes: [i64]
+    emulate: [aten::isin.Tensor_Tensor]
+)",
+                               "t.yaml", {}, make_op_checker());
+  ASSERT_EQ(t.ops.size(), 2u);
+  const auto& roll = t.ops[0];
+  EXPECT_EQ(roll.op, "aten::roll");
+  ASSERT_EQ(roll.shapes.size(), 3u);
+  EXPECT_EQ(roll.shapes[0], (std::vector<int64_t>{64, 3, 256, 256}));
+  EXPECT_EQ(roll.shapes[1], (std::vector<int64_t>{8, 1024}));
+  EXPECT_TRUE(roll.shapes[2].empty());
+  EXPECT_EQ(roll.dtypes, (std::vector<at::ScalarType>{at::kFloat, at::kHalf, at::kLong}));
+  ASSERT_TRUE(roll.demand);
+  EXPECT_EQ(roll.demand->votes, 12);
+  EXPECT_EQ(roll.demand->links.size(), 1u);
+  EXPECT_EQ(roll.mark.line, 4);
+  EXPECT_EQ(t.ops[1].emulate, std::vector<std::string>{"aten::isin.Tensor_Tensor"});
+  EXPECT_EQ(t.sha1.size(), 40u);
+}
+
+TEST(Targets, SeedFileLoads) {
+  const auto t = load_targets(std::string(MPSFB_SOURCE_DIR) + "/ops/targets.seed.yaml", {}, make_op_checker());
+  EXPECT_GE(t.ops.size(), 5u);
+}
+
+TEST(Targets, YamlSyntaxErrorNamesLineAndColumn) {
+  const auto p = problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[1, 2]\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_TRUE(has_problem(p, "t.yaml:", "YAML syntax error"));
+}
+
+TEST(Targets, UnknownKeyListsTheAllowedOnes) {
+  const auto p = problems_of("version: 1\nops:\n  - op: aten::roll\n    shape: [[4]]\n    dtypes: [f32]\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:5", "unknown key 'shape' in ops entry"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:5", "expected: one of args, demand, dtypes"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:3:5", "has no shapes"));
+}
+
+TEST(Targets, UnknownOpAndUnknownOverloadAreCheckedAgainstTheDispatcher) {
+  const auto p = problems_of(R"(version: 1
+ops:
+  - op: aten::no_such_op
+    shapes: [[4]]
+    dtypes: [f32]
+  - op: aten::isin.Tensor_Tensorz
+    shapes: [[4]]
+    dtypes: [f32]
+)");
+  EXPECT_TRUE(has_problem(p, "t.yaml:3:5", "unknown op 'aten::no_such_op'"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:6:5", "unknown overload 'Tensor_Tensorz' of aten::isin"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:6:5", "Tensor_Tensor"));  // the known overloads are listed
+}
+
+TEST(Targets, UnknownDtype) {
+  const auto p = problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[4]]\n    dtypes: [f32, float8]\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:5:19", "unknown dtype 'float8'"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:5:19", "expected: one of f32, f16, bf16"));
+}
+
+TEST(Targets, BadShapes) {
+  const auto p = problems_of(R"(version: 1
+ops:
+  - op: aten::roll
+    shapes: [[4, -1], [2.5, 3], 4xfoo, [1000000, 1000000]]
+    dtypes: [f32]
+)");
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:18", "negative size -1"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:24", "is not an integer"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:33", "bad shape '4xfoo'"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:40", "1000000x1000000 of f32 needs 3814697 MiB, over the memory budget"));
+}
+
+TEST(Targets, MemoryBudgetIsConfigurable) {
+  const std::string text = "version: 1\nops:\n  - op: aten::roll\n    shapes: [[1024, 1024]]\n    dtypes: [f32]\n";
+  EXPECT_TRUE(problems_of(text).empty());
+  LoadOptions tight;
+  tight.memory_budget_bytes = 1 << 20;  // 1 MiB < 4 MiB of f32
+  EXPECT_TRUE(has_problem(problems_of(text, tight), "t.yaml:4:14", "needs 4 MiB, over the memory budget of 1 MiB"));
+}
+
+TEST(Targets, OpWithoutFixtureUnlessMarked) {
+  const std::string entry = "version: 1\nops:\n  - op: aten::lcm\n    shapes: [[4]]\n    dtypes: [i64]\n";
+  EXPECT_TRUE(has_problem(problems_of(entry), "t.yaml:3:5", "op without fixture"));
+  EXPECT_TRUE(problems_of(entry + "    needs_fixture: true\n").empty());
+}
+
+TEST(Targets, AllProblemsAreListedAtOnce) {
+  const auto p = problems_of(R"(version: 2
+colour: blue
+ops:
+  - op: aten::roll
+    shapes: [[-4]]
+    dtypes: [f33]
+  - op: not an op
+    shapes: [[4]]
+    dtypes: [f32]
+  - op: aten::roll
+    shapes: [[4]]
+    dtypes: [f32]
+)");
+  EXPECT_TRUE(has_problem(p, "t.yaml:1:10", "unsupported version 2"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:2:1", "unknown key 'colour' in the top level"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:5:15", "negative size -4"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:6:14", "unknown dtype 'f33'"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:7:9", "bad op name 'not an op'"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:10:5", "listed twice"));
+  EXPECT_EQ(p.size(), 6u);
+}
+
+TEST(Targets, ArgsSpecDecodes) {
+  const auto t = parse_targets(R"(version: 1
+ops:
+  - op: aten::lcm
+    shapes: [[4]]
+    dtypes: [i64]
+    needs_fixture: true
+    args:
+      - self
+      - tensor: {shape: [16], dtype: i64, init: 'randint(0, 100)'}
+      - int: 1
+      - float: 0.5
+      - bool: false
+      - ints: [1, -2]
+      - none
+      - str: mean
+      - self: {init: spd}
+)",
+                               "t.yaml", {});
+  const auto& a = *t.ops[0].args;
+  ASSERT_EQ(a.size(), 9u);
+  EXPECT_EQ(a[0].kind, ArgSpec::Kind::kSelf);
+  EXPECT_EQ(a[1].kind, ArgSpec::Kind::kTensor);
+  EXPECT_EQ(*a[1].tensor.shape, std::vector<int64_t>{16});
+  EXPECT_EQ(*a[1].tensor.dtype, at::kLong);
+  EXPECT_EQ(a[1].tensor.init, Init::kRandint);
+  EXPECT_EQ(a[1].tensor.hi, 100);
+  EXPECT_EQ(a[2].i, 1);
+  EXPECT_DOUBLE_EQ(a[3].f, 0.5);
+  EXPECT_FALSE(a[4].b);
+  EXPECT_EQ(a[5].ints, (std::vector<int64_t>{1, -2}));
+  EXPECT_EQ(a[6].kind, ArgSpec::Kind::kNone);
+  EXPECT_EQ(a[7].s, "mean");
+  EXPECT_EQ(a[8].tensor.init, Init::kSpd);
+  EXPECT_EQ(a[1].mark.line, 9);
+}
+
+TEST(Targets, MalformedArgsSpecNamesLineAndExpectedForm) {
+  const auto p = problems_of(R"(version: 1
+ops:
+  - op: aten::lcm
+    shapes: [[4]]
+    dtypes: [i64]
+    needs_fixture: true
+    args:
+      - itself
+      - tensor: {shape: [16], init: 'randint(5, 1)'}
+      - int: two
+)");
+  EXPECT_TRUE(has_problem(p, "t.yaml:8:9", "malformed argument (expected: self, none, or one of"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:9:37", "unknown init 'randint(5, 1)'"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:10:14", "int argument is not an integer"));
+}
+
+TEST(Targets, MissingFileIsAnError) {
+  try {
+    load_targets("/nonexistent/targets.yaml");
+    FAIL() << "no error";
+  } catch (const TargetsError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/targets.yaml: cannot open"), std::string::npos);
+  }
+}
+
+TEST(Targets, SplitOverload) {
+  EXPECT_EQ(split_overload("aten::isin.Tensor_Tensor"), (std::pair<std::string, std::string>{"aten::isin", "Tensor_Tensor"}));
+  EXPECT_EQ(split_overload("aten::roll"), (std::pair<std::string, std::string>{"aten::roll", ""}));
+}
+
+}  // namespace
+}  // namespace mpsfb
