@@ -93,7 +93,7 @@ NAMESPACE_REQUIRES = {"torchvision": "torchvision", "torchaudio": "torchaudio"}
 
 # ns::name[.overload] with exactly one "::" (chains such as at::native::x are rejected).
 _QUALIFIED_RE = re.compile(
-    r"(?<![\w:.])([a-z_][a-z0-9_]*)::([a-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?(?![\w:])")
+    r"(?<![\w:.])([a-z_][a-z0-9_]*)::([a-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?(?!\w|::)")
 # torch.ops.<ns>.<name>[.<overload>]
 _TORCH_OPS_RE = re.compile(
     r"\btorch\.ops\.([a-z_][a-z0-9_]*)\.([a-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\b")
@@ -438,9 +438,11 @@ def parse_comment(body: Optional[str], known: Iterable[str] = ()) -> Parsed:
         dtypes: Dict[str, List[str]] = collections.defaultdict(list)
 
         def nearest(pos: int) -> str:
+            """The op mentioned last before `pos` (else the first one after it)."""
             if len(families) == 1:
                 return families[0]
-            return min(mentions, key=lambda mm: abs(mm.pos - pos)).family
+            before = [mm for mm in mentions if mm.pos <= pos]
+            return (before[-1] if before else mentions[0]).family
 
         for pos, shape in _shapes(region):
             shapes[nearest(pos)].append(shape)
@@ -520,10 +522,17 @@ class GitHubClient:
             sys.stderr.write(f"sync_requests: {self.redact(msg)}\n")
 
     # -- cache -------------------------------------------------------------------------
-    def cache_path(self, url: str) -> str:
+    @staticmethod
+    def resource(url: str) -> str:
+        """Cache key: path and query only, so a cache filled from one --api-url (or the
+        absolute Link URLs it returned) replays under another, e.g. with --offline."""
         parts = urllib.parse.urlsplit(url)
-        slug = re.sub(r"[^A-Za-z0-9]+", "_", parts.path + "_" + parts.query).strip("_")[-80:]
-        digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+        return parts.path + ("?" + parts.query if parts.query else "")
+
+    def cache_path(self, url: str) -> str:
+        key = self.resource(url)
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", key).strip("_")[-80:]
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
         return os.path.join(self.cache_dir, f"{slug}-{digest}.json")
 
     def load_cache(self, url: str) -> Optional[dict]:
@@ -537,7 +546,7 @@ class GitHubClient:
             raise SyncError(f"cache file {path} is malformed or truncated ({exc}); "
                             "delete it and sync online") from None
         if (not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT
-                or entry.get("url") != url or "body" not in entry
+                or entry.get("resource") != self.resource(url) or "body" not in entry
                 or not isinstance(entry.get("etag", ""), (str, type(None)))
                 or not isinstance(entry.get("link", ""), (str, type(None)))):
             raise SyncError(f"cache file {path} is malformed (unexpected content for {url}); "
@@ -545,7 +554,8 @@ class GitHubClient:
         return entry
 
     def store_cache(self, url: str, etag: Optional[str], link: Optional[str], body) -> None:
-        entry = {"format": CACHE_FORMAT, "url": url, "etag": etag, "link": link,
+        entry = {"format": CACHE_FORMAT, "resource": self.resource(url), "url": url,
+                 "etag": etag, "link": link,
                  "fetched": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "body": body}
         text = json.dumps(entry, ensure_ascii=False, indent=1)
@@ -600,7 +610,8 @@ class GitHubClient:
         except (ValueError, AttributeError):
             api_msg = ""
         remaining = resp.headers.get("X-RateLimit-Remaining")
-        if status == 429 or (status == 403 and (remaining == "0" or "rate limit" in api_msg.lower())):
+        limited = remaining == "0" or "rate limit" in api_msg.lower()
+        if status == 429 or (status == 403 and limited):
             reset = _local_time(resp.headers.get("X-RateLimit-Reset", ""))
             when = f"the limit resets at {reset}" if reset else (
                 f"retry after {resp.headers['Retry-After']} s" if "Retry-After" in resp.headers
@@ -829,7 +840,7 @@ _SeedLoader.yaml_implicit_resolvers = {
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
-_OP_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+_OP_NAME_RE = re.compile(r"[A-Za-z_]\w*::[A-Za-z_]\w*(\.[A-Za-z_]\w*)?", re.ASCII)
 
 
 def load_seed(path: Optional[str], explicit: bool) -> List[dict]:
@@ -933,8 +944,8 @@ def merge(seed_ops: List[dict], t: Tally) -> Tuple[List[dict], List[str], int]:
         shapes = [list(s) for s, _ in sorted(d.shapes.items(), key=lambda kv: -kv[1])]
         shapes = shapes[:MAX_NEW_SHAPES] or default_shapes(fam)
         dtypes = [x for x in _DTYPE_ORDER if x in d.dtypes] or ["f32"]
-        entry = {"op": op, "shapes": [FlowList(s) for s in shapes], "dtypes": FlowList(dtypes),
-                 "needs_fixture": True}
+        entry = {"op": op, "shapes": FlowList(FlowList(s) for s in shapes),
+                 "dtypes": FlowList(dtypes), "needs_fixture": True}
         ns = fam.partition("::")[0]
         if ns in NAMESPACE_REQUIRES:
             entry["requires"] = NAMESPACE_REQUIRES[ns]
@@ -973,8 +984,8 @@ def _is_scalar(v) -> bool:
 
 def _flowify(key: str, value):
     """Short collections of scalars in flow style, as people write targets.yaml by hand."""
-    if key in ("shapes",) and isinstance(value, list):
-        return [FlowList(s) if isinstance(s, list) else s for s in value]
+    if key == "shapes" and isinstance(value, list):
+        return FlowList(FlowList(s) if isinstance(s, list) else s for s in value)
     if key in ("dtypes", "emulate") and isinstance(value, list):
         return FlowList(value)
     if key == "args":
@@ -996,7 +1007,7 @@ def render(doc: dict) -> str:
               "the seed:\n# edit ops/targets.seed.yaml, then run `cmake --build <dir> "
               "--target sync-targets`.\n")
     return header + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                              default_flow_style=False, width=100, indent=2)
+                              default_flow_style=False, width=120, indent=2)
 
 
 def check_output(text: str) -> None:
