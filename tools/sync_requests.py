@@ -486,6 +486,15 @@ def _describe_connection_error(exc: Exception) -> str:
     return type(exc).__name__
 
 
+def _scrubbable(token: Optional[str]) -> Optional[str]:
+    """The token, if long enough to search text for (real GitHub tokens have 40+ chars).
+
+    Redaction is a second line of defence: the token only ever goes into the
+    Authorization header.  Scrubbing a 1-char test token would mangle every message.
+    """
+    return token if token and len(token) >= 8 else None
+
+
 def _local_time(epoch: str) -> Optional[str]:
     try:
         when = dt.datetime.fromtimestamp(int(epoch)).astimezone()
@@ -501,6 +510,7 @@ class GitHubClient:
                  retries: int, backoff: float, timeout: float, verbose: bool):
         self.api_url = api_url.rstrip("/")
         self._token = token or None
+        self._scrub = _scrubbable(token)
         self.cache_dir = cache_dir
         self.offline = offline
         self.retries = max(0, retries)
@@ -513,8 +523,8 @@ class GitHubClient:
     # Everything user-visible goes through here, so the token cannot leak.
     def redact(self, text: str) -> str:
         text = " ".join(str(text).split())
-        if self._token:
-            text = text.replace(self._token, "***")
+        if self._scrub:
+            text = text.replace(self._scrub, "***")
         return text
 
     def log(self, msg: str) -> None:
@@ -559,8 +569,8 @@ class GitHubClient:
                  "fetched": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "body": body}
         text = json.dumps(entry, ensure_ascii=False, indent=1)
-        if self._token and self._token in text:
-            text = text.replace(self._token, "***")
+        if self._scrub and self._scrub in text:
+            text = text.replace(self._scrub, "***")
         atomic_write(self.cache_path(url), text)
 
     # -- HTTP ----------------------------------------------------------------------------
@@ -1175,7 +1185,8 @@ def run(args: argparse.Namespace) -> int:
         generated["unrecognised_names"] = t.unrecognised
     text = render({"version": 1, "generated": generated, "ops": ops})
     check_output(text)
-    if token and token in text:  # belt and braces: comments could quote anything
+    secret = _scrubbable(token)
+    if secret and secret in text:  # belt and braces: comments could quote anything
         raise SyncError("refusing to write output that contains the API token")
     try:
         atomic_write(args.out, text)
@@ -1191,13 +1202,13 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    token = os.environ.get("GH_TOKEN") or ""
+    secret = _scrubbable(os.environ.get("GH_TOKEN"))
     try:
         return run(args)
     except SyncError as exc:
         msg = " ".join(str(exc).split())
-        if token:
-            msg = msg.replace(token, "***")
+        if secret:
+            msg = msg.replace(secret, "***")
         sys.stderr.write(f"sync_requests: error: {msg}\n")
         return 1
     except KeyboardInterrupt:

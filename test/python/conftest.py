@@ -153,27 +153,33 @@ def closed_port_url():
     return f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-def run_sync(tmp_path):
+def run_cli(workdir, *args, token=None, env=None, seed=DATA / "seed.yaml", out=None, cache=None):
     """Run the real CLI (`python tools/sync_requests.py ...`) in a subprocess.
 
-    cwd is tmp_path; --out/--cache-dir default to files there.  GH_TOKEN is unset unless
-    `token=` is given.  Retries back off 10 ms instead of 1 s.
+    cwd is `workdir`; --out/--cache-dir default to targets.yaml and cache/ there.  GH_TOKEN
+    is unset unless `token=` is given.  Retries back off 10 ms instead of 1 s.
     """
-    def run(*args, token=None, env=None, seed=DATA / "seed.yaml", out=None, cache=None):
-        full_env = {k: v for k, v in os.environ.items()
-                    if k not in ("GH_TOKEN", "GITHUB_TOKEN") and not k.lower().endswith("_proxy")}
-        full_env.update({"MPSFB_SYNC_BACKOFF": "0.01", "NO_PROXY": "127.0.0.1,localhost",
-                         "PYTHONDONTWRITEBYTECODE": "1", "SOURCE_DATE_EPOCH": "1795392000"})
-        if token is not None:
-            full_env["GH_TOKEN"] = token
-        full_env.update(env or {})
-        cmd = [sys.executable, str(TOOL),
-               "--out", str(out or tmp_path / "targets.yaml"),
-               "--cache-dir", str(cache or tmp_path / "cache")]
-        if seed is not None:
-            cmd += ["--seed", str(seed)]
-        cmd += [str(a) for a in args]
-        return subprocess.run(cmd, cwd=tmp_path, env=full_env, capture_output=True, text=True,
-                              timeout=60)
+    workdir = Path(workdir)
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("GH_TOKEN", "GITHUB_TOKEN") and not k.lower().endswith("_proxy")}
+    full_env.update({"MPSFB_SYNC_BACKOFF": "0.01", "NO_PROXY": "127.0.0.1,localhost",
+                     "PYTHONDONTWRITEBYTECODE": "1", "SOURCE_DATE_EPOCH": "1795392000"})
+    if token is not None:
+        full_env["GH_TOKEN"] = token
+    full_env.update(env or {})
+    cmd = [sys.executable, str(TOOL),
+           "--out", str(out or workdir / "targets.yaml"),
+           "--cache-dir", str(cache or workdir / "cache")]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    cmd += [str(a) for a in args]
+    return subprocess.run(cmd, cwd=workdir, env=full_env, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.fixture
+def run_sync(tmp_path):
+    """run_cli in this test's tmp_path."""
+    def run(*args, **kwargs):
+        return run_cli(tmp_path, *args, **kwargs)
     return run

@@ -65,6 +65,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -72,7 +73,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import DATA, TOOL, FakeGitHub
+from conftest import DATA, TOOL, FakeGitHub, run_cli
 
 spec = importlib.util.spec_from_file_location("sync_requests", TOOL)
 sync = importlib.util.module_from_spec(spec)
@@ -164,6 +165,28 @@ def assert_failed_cleanly(proc, out, what):
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".targets.yaml.")] == []
 
 
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    """One online run against the recorded pages, shared by the read-only checks below."""
+    workdir = tmp_path_factory.mktemp("synced")
+    fake = FakeGitHub()
+    try:
+        proc = run_cli(workdir, "--api-url", fake.base_url, token=TOKEN)
+    finally:
+        fake.close()
+    assert proc.returncode == 0, proc.stderr
+    return {"proc": proc, "doc": load(workdir / "targets.yaml"),
+            "text": (workdir / "targets.yaml").read_text(), "log": fake.log,
+            "cache": workdir / "cache"}
+
+
+@pytest.fixture
+def filled_cache(synced, tmp_path):
+    """A copy of the cache the shared online run filled, at tmp_path/cache."""
+    shutil.copytree(synced["cache"], tmp_path / "cache")
+    return tmp_path / "cache"
+
+
 @pytest.fixture
 def out(tmp_path):
     path = tmp_path / "targets.yaml"
@@ -175,11 +198,9 @@ def out(tmp_path):
 # End to end
 # --------------------------------------------------------------------------------------------
 
-def test_sync_counts_ops_votes_and_links(fake_github, run_sync, out):
-    proc = run_sync("--api-url", fake_github.base_url, token=TOKEN)
-    assert proc.returncode == 0, proc.stderr
+def test_sync_counts_ops_votes_and_links(synced):
+    proc, doc = synced["proc"], synced["doc"]
     assert proc.stderr == ""
-    doc = load(out)
     assert doc["version"] == 1
     assert as_rows(doc["ops"][:len(EXPECTED_SEED)]) == EXPECTED_SEED
     assert as_rows(doc["ops"][len(EXPECTED_SEED):]) == EXPECTED_NEW
@@ -199,14 +220,13 @@ def test_sync_counts_ops_votes_and_links(fake_github, run_sync, out):
     assert gen["seed_demand_kept"] == ["aten::linalg_eig"]
     assert gen["tool"] == "tools/sync_requests.py"
     # every page was read, following the Link headers
-    assert [r["path"] for r in fake_github.log] == ALL_PAGES
-    assert all(r["status"] == 200 for r in fake_github.log)
+    assert [r["path"] for r in synced["log"]] == ALL_PAGES
+    assert all(r["status"] == 200 for r in synced["log"])
     assert "wrote" in proc.stdout and "22 requesting comments of 27" in proc.stdout
 
 
-def test_maintainer_and_bot_comments_do_not_count(fake_github, run_sync, out):
-    assert run_sync("--api-url", fake_github.base_url).returncode == 0
-    doc = load(out)
+def test_maintainer_and_bot_comments_do_not_count(synced):
+    doc = synced["doc"]
     links = [u for e in doc["ops"] for u in e["demand"]["links"]]
     for ignored in (1243801005, 1252001007, 2157701012, 3040001109):   # member, bot, collaborator
         assert not any(u.endswith(str(ignored)) for u in links)
@@ -215,10 +235,9 @@ def test_maintainer_and_bot_comments_do_not_count(fake_github, run_sync, out):
     assert users_of["aten::max_pool3d_with_indices"] == 2  # not malfet
 
 
-def test_seed_curated_fields_are_preserved(fake_github, run_sync, out):
-    assert run_sync("--api-url", fake_github.base_url).returncode == 0
+def test_seed_curated_fields_are_preserved(synced):
     seed = load(DATA / "seed.yaml")["ops"]
-    ops = load(out)["ops"]
+    ops = synced["doc"]["ops"]
     assert [e["op"] for e in ops[:len(seed)]] == [e["op"] for e in seed]
     for before, after in zip(seed, ops):
         assert {k: v for k, v in after.items() if k != "demand"} == \
@@ -226,13 +245,11 @@ def test_seed_curated_fields_are_preserved(fake_github, run_sync, out):
         # same keys in the same order; a seed entry without demand gets it appended
         assert list(after) == list(before) + ([] if "demand" in before else ["demand"])
     # the kept demand keeps its dates as text (the seed wrote them unquoted)
-    text = out.read_text()
-    assert "first_request: '2022-05-18'" in text
+    assert "first_request: '2022-05-18'" in synced["text"]
 
 
-def test_new_ops_get_shapes_dtypes_from_comments_and_need_a_fixture(fake_github, run_sync, out):
-    assert run_sync("--api-url", fake_github.base_url).returncode == 0
-    new = {e["op"]: e for e in load(out)["ops"][len(EXPECTED_SEED):]}
+def test_new_ops_get_shapes_dtypes_from_comments_and_need_a_fixture(synced):
+    new = {e["op"]: e for e in synced["doc"]["ops"][len(EXPECTED_SEED):]}
     assert all(e["needs_fixture"] is True for e in new.values())
     assert new["aten::max_pool3d_with_indices"]["shapes"] == [[1, 1, 64, 128, 128]]
     assert new["aten::max_pool3d_with_indices"]["dtypes"] == ["f32"]
@@ -252,10 +269,9 @@ def test_new_ops_get_shapes_dtypes_from_comments_and_need_a_fixture(fake_github,
 ALLOWED_DTYPES = {"f32", "f16", "bf16", "f64", "i64", "i32", "i16", "i8", "u8", "bool", "c64", "c128"}
 
 
-def test_output_follows_targets_format(fake_github, run_sync, out):
+def test_output_follows_targets_format(synced):
     """Keys and value shapes of docs/targets-format.md (unknown keys are loader errors)."""
-    assert run_sync("--api-url", fake_github.base_url).returncode == 0
-    doc = load(out)
+    doc = synced["doc"]
     assert set(doc) == {"version", "generated", "ops"}
     for e in doc["ops"]:
         assert set(e) <= {"op", "shapes", "dtypes", "args", "emulate", "needs_fixture", "requires",
@@ -289,15 +305,13 @@ def test_second_run_sends_if_none_match_and_replays_304(fake_github, run_sync, o
     assert "0 fetched, 7 not modified" in proc.stdout
 
 
-def test_offline_replays_the_cache_without_network(fake_github, run_sync, out, closed_port_url):
-    assert run_sync("--api-url", fake_github.base_url).returncode == 0
-    online = out.read_bytes()
-    out.write_bytes(OLD)
-    fake_github.close()
+def test_offline_replays_the_cache_without_network(synced, filled_cache, run_sync, out,
+                                                   closed_port_url):
     proc = run_sync("--offline", "--api-url", closed_port_url)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""                               # no token note offline
-    assert out.read_bytes() == online
+    assert out.read_text() == synced["text"]
+    assert "(cache; 0 fetched, 0 not modified)" in proc.stdout
 
 
 def test_offline_with_an_empty_cache_fails(run_sync, out):
@@ -391,10 +405,8 @@ def test_connection_refused(run_sync, out, closed_port_url):
 
 @pytest.mark.parametrize("offline", [True, False])
 @pytest.mark.parametrize("damage", ["truncate", "wrong_url"])
-def test_malformed_cache_file(fake_github, run_sync, out, tmp_path, offline, damage):
-    assert run_sync("--api-url", fake_github.base_url).returncode == 0
-    out.write_bytes(OLD)
-    victim = sorted((tmp_path / "cache").glob("*issues_77764_comments_per_page_100_page_2-*.json"))
+def test_malformed_cache_file(fake_github, filled_cache, run_sync, out, offline, damage):
+    victim = sorted(filled_cache.glob("*issues_77764_comments_per_page_100_page_2-*.json"))
     assert len(victim) == 1
     text = victim[0].read_text()
     if damage == "truncate":
@@ -424,6 +436,15 @@ def test_token_never_leaks(fake_github, run_sync, out, tmp_path, closed_port_url
     assert any(f.parent.name == "cache" for f in files) and out in files
     for f in files:
         assert TOKEN.encode() not in f.read_bytes(), f
+
+
+def test_short_token_does_not_mangle_output_or_cache(fake_github, run_sync, out, tmp_path):
+    """Redaction must not rewrite every 'x' in pages and messages when GH_TOKEN is 'x'."""
+    assert run_sync("--api-url", fake_github.base_url, token="x").returncode == 0
+    with_x = out.read_bytes()
+    assert run_sync("--offline", cache=tmp_path / "cache").returncode == 0
+    assert out.read_bytes() == with_x
+    assert as_rows(load(out)["ops"][len(EXPECTED_SEED):]) == EXPECTED_NEW
 
 
 def test_no_token_note_appears_once(fake_github, run_sync, out):
