@@ -11,14 +11,16 @@ Usage (see docs/sync.md for the parsing, vote and merge rules):
 
     python3 tools/sync_requests.py [--issues 77764 141287] [--out ops/targets.yaml]
         [--seed ops/targets.seed.yaml] [--cache-dir .cache/github] [--offline]
-        [--api-url https://api.github.com] [--since YYYY-MM-DD] [-v]
+        [--api-url https://api.github.com] [--since YYYY-MM-DD]
+        [--check-ops auto|torch|off] [-v]
 
 Environment: GH_TOKEN (optional API token; never written anywhere), MPSFB_SYNC_BACKOFF
 (base retry delay in seconds, default 1), MPSFB_SYNC_RETRIES (default 3),
-MPSFB_SYNC_TIMEOUT (seconds per request, default 30), SOURCE_DATE_EPOCH (fixes
-`generated.date`).
+MPSFB_SYNC_TIMEOUT (seconds per request, default 30), MPSFB_SYNC_CHECK_OPS (default of
+--check-ops), SOURCE_DATE_EPOCH (fixes `generated.date`).
 
-Needs only Python 3.8+, requests and PyYAML.
+Needs only Python 3.8+, requests and PyYAML; with torch importable, new op names are also
+checked against its dispatcher.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ MAX_USE_CASES = 5        # per op
 USE_CASE_CHARS = 100     # per use case
 MAX_NEW_SHAPES = 4       # shapes kept for a new op
 MAX_UNRECOGNISED = 50    # names listed under generated.unrecognised_names
+CHECK_OPS_MODES = ("auto", "torch", "off")
 
 
 class SyncError(Exception):
@@ -124,12 +127,13 @@ KNOWN_OPS = frozenset("""
     special_ndtri max_unpool2d view_as_complex
 """.split())
 
-# nn module names users write instead of the op; mapped to the ATen op the module calls.
-# Other CamelCase names are dropped (listed under generated.unrecognised_names).
+# nn module names users write instead of the op; mapped to the ATen op (with the overload
+# the dispatcher knows) the module calls.  Other CamelCase names are dropped (listed under
+# generated.unrecognised_names).
 MODULE_OPS = {
     "Conv1d": "conv1d", "Conv2d": "conv2d", "Conv3d": "conv3d",
-    "ConvTranspose1d": "conv_transpose1d", "ConvTranspose2d": "conv_transpose2d",
-    "ConvTranspose3d": "conv_transpose3d",
+    "ConvTranspose1d": "conv_transpose1d.input", "ConvTranspose2d": "conv_transpose2d.input",
+    "ConvTranspose3d": "conv_transpose3d.input",
     "MaxPool1d": "max_pool1d", "MaxPool2d": "max_pool2d", "MaxPool3d": "max_pool3d",
     "AvgPool3d": "avg_pool3d", "AdaptiveAvgPool3d": "adaptive_avg_pool3d",
     "AdaptiveMaxPool3d": "adaptive_max_pool3d", "MaxUnpool2d": "max_unpool2d",
@@ -919,10 +923,76 @@ def _zero_demand() -> dict:
     return {"votes": 0, "users": 0, "thumbs_up": 0, "issues": FlowList([]), "links": []}
 
 
-def merge(seed_ops: List[dict], t: Tally) -> Tuple[List[dict], List[str], int]:
+class OpChecker:
+    """Looks op names up in the dispatcher of an importable torch.
+
+    mps_benchmarks rejects a targets file naming an op or overload its LibTorch does not
+    know (unless the entry has `requires:`), and CMake takes LibTorch from the same
+    interpreter's torch, so checking new ops here keeps `sync-targets` output loadable.
+    mode: 'auto' (check if torch imports), 'torch' (torch required), 'off'.
+    """
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self._schemas = None
+        self.status = "off"
+        if mode == "off":
+            return
+        try:
+            import torch  # noqa: PLC0415 - optional, slow (~2 s): only when there are new ops
+            self._schemas = torch._C._jit_get_schemas_for_operator
+            self.status = f"torch {torch.__version__}"
+        except Exception as exc:  # ImportError, or a broken install
+            if mode == "torch":
+                raise SyncError(f"--check-ops=torch: cannot use torch here "
+                                f"({type(exc).__name__}: {exc})") from None
+            self.status = "unavailable (torch not importable)"
+
+    @property
+    def active(self) -> bool:
+        return self._schemas is not None
+
+    def overloads(self, family: str) -> Optional[List[str]]:
+        """Overload names of `family` ('' = default); [] if unknown; None if unchecked."""
+        if self._schemas is None:
+            return None
+        try:
+            return [sch.overload_name for sch in self._schemas(family)]
+        except Exception:  # a name torch cannot parse: unknown
+            return []
+
+
+def resolve_new_op(family: str, d: "FamilyDemand",
+                   checker: Optional[OpChecker]) -> Tuple[Optional[str], Optional[str]]:
+    """Name for a new entry: the most requested variant the dispatcher knows.
+
+    Returns (name, remark); name None = the dispatcher has no such op (dropped).
+    Variants are tried by request count; if none is known, the default overload, else
+    the first non-out overload, else the first one.
+    """
+    ordered = [op for op, _ in sorted(d.variants.items(),
+                                      key=lambda kv: (-kv[1], len(kv[0]), kv[0]))]
+    overloads = checker.overloads(family) if checker else None
+    if overloads is None:
+        return ordered[0], None
+    if not overloads:
+        return None, None
+    for op in ordered:
+        overload = op.partition("::")[2].partition(".")[2]
+        if overload in overloads:
+            return op, None
+    pick = "" if "" in overloads else next(
+        (o for o in overloads if not o.endswith("out")), overloads[0])
+    name = family + (f".{pick}" if pick else "")
+    return name, f"the dispatcher has no {ordered[0]}, so {name}"
+
+
+def merge(seed_ops: List[dict], t: Tally, checker: Optional[OpChecker] = None
+          ) -> Tuple[List[dict], List[str], int, Dict[str, int]]:
     """Seed entries (in seed order, demand refreshed) + new ops (votes descending).
 
-    Returns (ops, seed ops that kept their seed demand, number of new ops).
+    Returns (ops, seed ops that kept their seed demand, number of new ops, requested
+    aten ops the dispatcher does not know -> votes; those are left out).
     """
     out: List[dict] = []
     kept: List[str] = []
@@ -949,20 +1019,33 @@ def merge(seed_ops: List[dict], t: Tally) -> Tuple[List[dict], List[str], int]:
 
     new = [(fam, d) for fam, d in t.families.items() if fam not in seed_families]
     new.sort(key=lambda x: (-x[1].votes, -len(x[1].users), x[0]))
+    unresolved: Dict[str, int] = {}
+    n_new = 0
+    checked = checker is not None and checker.active
     for fam, d in new:
-        op = sorted(d.variants.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0][0]
+        ns = fam.partition("::")[0]
+        op, remark = resolve_new_op(fam, d, checker)
+        requires = NAMESPACE_REQUIRES.get(ns)
+        if op is None and ns == "aten":         # not in this torch: leave it out, say so
+            unresolved[fam] = d.votes
+            continue
+        if op is None or (ns != "aten" and not checked):
+            # another library's op, not loaded (or not checked) here: `requires:` makes the
+            # suite report it as unavailable instead of rejecting the file
+            op, requires = op or resolve_new_op(fam, d, None)[0], requires or ns
         shapes = [list(s) for s, _ in sorted(d.shapes.items(), key=lambda kv: -kv[1])]
         shapes = shapes[:MAX_NEW_SHAPES] or default_shapes(fam)
         dtypes = [x for x in _DTYPE_ORDER if x in d.dtypes] or ["f32"]
         entry = {"op": op, "shapes": FlowList(FlowList(s) for s in shapes),
                  "dtypes": FlowList(dtypes), "needs_fixture": True}
-        ns = fam.partition("::")[0]
-        if ns in NAMESPACE_REQUIRES:
-            entry["requires"] = NAMESPACE_REQUIRES[ns]
-        entry["note"] = "new from sync_requests; requested as " + ", ".join(sorted(d.variants))
+        if requires:
+            entry["requires"] = requires
+        note = "new from sync_requests; requested as " + ", ".join(sorted(d.variants))
+        entry["note"] = note + (f"; {remark}" if remark else "")
         entry["demand"] = d.as_yaml()
         out.append(entry)
-    return out, kept, len(new)
+        n_new += 1
+    return out, kept, n_new, unresolved
 
 
 # --------------------------------------------------------------------------------------------
@@ -1111,12 +1194,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-url", default=DEFAULT_API_URL, help="default: %(default)s")
     p.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD",
                    help="count only comments created on or after this date")
+    p.add_argument("--check-ops", choices=CHECK_OPS_MODES,
+                   default=os.environ.get("MPSFB_SYNC_CHECK_OPS") or "auto",
+                   help="check new op names against the dispatcher of an importable torch: "
+                        "auto (if torch imports), torch (required), off "
+                        "(default: $MPSFB_SYNC_CHECK_OPS or auto)")
     p.add_argument("-v", "--verbose", action="store_true", help="log requests on stderr")
     p.add_argument("--backoff", type=float, default=None, help=argparse.SUPPRESS)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.check_ops not in CHECK_OPS_MODES:
+        raise SyncError(f"MPSFB_SYNC_CHECK_OPS={args.check_ops!r}: expected one of "
+                        f"{', '.join(CHECK_OPS_MODES)}")
     token = os.environ.get("GH_TOKEN") or None
     if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", args.repo):
         raise SyncError(f"--repo must be owner/name, got {args.repo!r}")
@@ -1163,7 +1254,15 @@ def run(args: argparse.Namespace) -> int:
 
     t = tally(posts, known, args.since)
     t.comments_read = comments_read
-    ops, kept, n_new = merge(seed_ops, t)
+    seed_families = {op_family(e["op"]) for e in seed_ops}
+    checker = None
+    if any(fam not in seed_families for fam in t.families):
+        checker = OpChecker(args.check_ops)
+        if args.check_ops == "auto" and not checker.active:
+            sys.stderr.write("sync_requests: note: torch is not importable here, so new op names "
+                             "are not checked (mps_benchmarks rejects names its LibTorch does "
+                             "not know)\n")
+    ops, kept, n_new, unresolved = merge(seed_ops, t, checker)
 
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     today = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date() if epoch
@@ -1180,7 +1279,10 @@ def run(args: argparse.Namespace) -> int:
         "seed": seed_path if os.path.exists(seed_path) else None,
         "seed_demand_kept": kept,
         "new_ops": n_new,
+        "op_check": checker.status if checker else "no new ops",
     })
+    if unresolved:
+        generated["unresolved_ops"] = unresolved
     if t.unrecognised:
         generated["unrecognised_names"] = t.unrecognised
     text = render({"version": 1, "generated": generated, "ops": ops})

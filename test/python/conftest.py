@@ -157,13 +157,17 @@ def run_cli(workdir, *args, token=None, env=None, seed=DATA / "seed.yaml", out=N
     """Run the real CLI (`python tools/sync_requests.py ...`) in a subprocess.
 
     cwd is `workdir`; --out/--cache-dir default to targets.yaml and cache/ there.  GH_TOKEN
-    is unset unless `token=` is given.  Retries back off 10 ms instead of 1 s.
+    is unset unless `token=` is given.  Retries back off 10 ms instead of 1 s.  New op names
+    are not checked against torch unless env={"MPSFB_SYNC_CHECK_OPS": ...} says so.
     """
     workdir = Path(workdir)
     full_env = {k: v for k, v in os.environ.items()
                 if k not in ("GH_TOKEN", "GITHUB_TOKEN") and not k.lower().endswith("_proxy")}
+    # off: importing torch costs ~2 s per run; test_new_op_names_are_checked_against_torch
+    # turns it on
     full_env.update({"MPSFB_SYNC_BACKOFF": "0.01", "NO_PROXY": "127.0.0.1,localhost",
-                     "PYTHONDONTWRITEBYTECODE": "1", "SOURCE_DATE_EPOCH": "1795392000"})
+                     "PYTHONDONTWRITEBYTECODE": "1", "SOURCE_DATE_EPOCH": "1795392000",
+                     "MPSFB_SYNC_CHECK_OPS": "off"})
     if token is not None:
         full_env["GH_TOKEN"] = token
     full_env.update(env or {})

@@ -22,7 +22,7 @@ data/api/*.json; "c<id>" = the comment's id, +N = its "+1" reactions):
        c2090001010 alanwilter    +6  "+1 for aten::isin.Tensor_Tensor_out"                       -> isin
        c2091501011 MarcACard     +1  "Any update on `aten::isin`?" (same user again)             -> isin
        c2157701012 kulinseth     +9  COLLABORATOR "isin ... is in nightly"                       -> ignored
-       c2194401013 jbrown81      +2  "support for ConvTranspose3d" (module name)                 -> conv_transpose3d
+       c2194401013 jbrown81      +2  "support for ConvTranspose3d" (module name)                 -> conv_transpose3d.input
        c2195001014 jeffsnell     +0  C++ log warning for torchvision::nms                        -> torchvision::nms
        c2516001015 coderlucifar  +2  "Voting for: a, b and c"       -> upsample_bicubic2d, _linalg_eigvals, linalg_cholesky_ex
   #141287 (12 comments; body by malfet, MEMBER: not a request)
@@ -119,7 +119,7 @@ EXPECTED_NEW = [
      [link(141287, 2773001106), link(141287, 2759001104)]),
     ("aten::frac.out", 4, 1, 3, "2022-08-24", "2022-08-24", [77764], [link(77764, 1225501003)]),
     ("aten::_linalg_eigvals", 3, 1, 2, "2024-12-02", "2024-12-02", [77764], [link(77764, 2516001015)]),
-    ("aten::conv_transpose3d", 3, 1, 2, "2024-06-27", "2024-06-27", [77764], [link(77764, 2194401013)]),
+    ("aten::conv_transpose3d.input", 3, 1, 2, "2024-06-27", "2024-06-27", [77764], [link(77764, 2194401013)]),
     ("aten::linalg_cholesky_ex.L", 3, 1, 2, "2024-12-02", "2024-12-02", [77764],
      [link(77764, 2516001015)]),
     ("aten::mode", 2, 1, 1, "2025-04-14", "2025-04-14", [141287], [link(141287, 2801901107)]),
@@ -219,6 +219,7 @@ def test_sync_counts_ops_votes_and_links(synced):
                                          "de51f09432c33cc0b99e5ba2dc2192c6b7200a94"]
     assert gen["seed_demand_kept"] == ["aten::linalg_eig"]
     assert gen["tool"] == "tools/sync_requests.py"
+    assert gen["op_check"] == "off" and "unresolved_ops" not in gen
     # every page was read, following the Link headers
     assert [r["path"] for r in synced["log"]] == ALL_PAGES
     assert all(r["status"] == 200 for r in synced["log"])
@@ -256,7 +257,7 @@ def test_new_ops_get_shapes_dtypes_from_comments_and_need_a_fixture(synced):
     assert new["aten::mode"]["shapes"] == [[8, 512, 512]] and new["aten::mode"]["dtypes"] == ["i64"]
     assert new["aten::_int_mm"]["shapes"] == [[16, 16]] and new["aten::_int_mm"]["dtypes"] == ["i8"]
     assert new["aten::_sample_dirichlet"]["dtypes"] == ["bf16"]
-    assert new["aten::conv_transpose3d"]["shapes"] == [[1, 8, 16, 64, 64]]
+    assert new["aten::conv_transpose3d.input"]["shapes"] == [[1, 8, 16, 64, 64]]
     # defaults: [256, 256] (no Nd in the name) and f32
     assert new["aten::nonzero"]["shapes"] == [[256, 256]] and new["aten::nonzero"]["dtypes"] == ["f32"]
     assert new["torchvision::nms"]["requires"] == "torchvision"
@@ -529,7 +530,7 @@ PARSE_TABLE = [
     ("Missing for distributions:\n- `aten::_standard_gamma`\n- `aten::poisson`\n- `aten::binomial`",
      ["aten::_standard_gamma", "aten::poisson", "aten::binomial"], {}),
     ("`aten::_int_mm` / `aten::_int_mm.out` still raise", ["aten::_int_mm", "aten::_int_mm.out"], {}),
-    ("Please add support for ConvTranspose3d", ["aten::conv_transpose3d"], {}),
+    ("Please add support for ConvTranspose3d", ["aten::conv_transpose3d.input"], {}),
     ("+1 for ConvLSTM2dWrapper", [], {"unrecognised": ["ConvLSTM2dWrapper"]}),
     ("showing support for torch.linalg.lstq", ["aten::linalg_lstq"], {}),
     ("`torch.ops.aten.isin.Tensor_Tensor_out` please", ["aten::isin.Tensor_Tensor_out"], {}),
@@ -583,6 +584,70 @@ def test_parse_comment(text, ops, extra):
     assert parsed.ops == ops
     for key, expected in extra.items():
         assert getattr(parsed, key) == expected, key
+
+
+def test_new_op_names_are_checked_against_torch(fake_github, run_sync, out):
+    """With torch importable, new names must be ones its dispatcher (= the suite's LibTorch)
+    knows: a wrong overload is fixed, an unknown aten op is left out and listed."""
+    torch = pytest.importorskip("torch")
+    page = json.loads((DATA / "api" / "issue_77764_comments_p3.json").read_text())
+    template = page[-1]
+    for cid, login, day, body in [
+            (2600001016, "nousr", "2024-12-05", "showing support for torch.linalg.lstq"),
+            (2600001017, "vae-user", "2024-12-06", "`aten::conv_transpose3d` for a video VAE"),
+            (2600001018, "torchmd-user", "2024-12-07", "NotImplementedError: The operator "
+             "'torchmdnet::warp_neighbor_brute_fwd' is not currently implemented for the MPS device.")]:
+        page.append({**template, "id": cid, "user": {**template["user"], "login": login},
+                     "created_at": f"{day}T10:00:00Z", "body": body,
+                     "html_url": link(77764, cid), "reactions": {"+1": 0}})
+    headers = fake_github._links(77764, 3, 3)
+    fake_github.script(FakeGitHub.page_path(77764, 3), (200, headers, json.dumps(page).encode()))
+
+    proc = run_sync("--api-url", fake_github.base_url, token=TOKEN,
+                    env={"MPSFB_SYNC_CHECK_OPS": "torch"})
+    assert proc.returncode == 0, proc.stderr
+    doc = load(out)
+    new = {e["op"]: e for e in doc["ops"][len(EXPECTED_SEED):]}
+    assert doc["generated"]["op_check"] == f"torch {torch.__version__}"
+    assert doc["generated"]["unresolved_ops"] == {"aten::linalg_lstq": 1}
+    assert not any("lstq" in op for op in new)
+    # ConvTranspose3d (jbrown81) and `aten::conv_transpose3d` (vae-user): one family, and
+    # the dispatcher only has the .input overload
+    assert new["aten::conv_transpose3d.input"]["demand"]["users"] == 2
+    assert new["torchmdnet::warp_neighbor_brute_fwd"]["requires"] == "torchmdnet"
+    assert new["torchvision::nms"]["requires"] == "torchvision"
+    for op in new:
+        name, _, overload = op.partition(".")
+        if op.startswith("aten::"):
+            assert overload in [s.overload_name for s in torch._C._jit_get_schemas_for_operator(name)]
+
+
+class _FakeChecker:
+    active = True
+
+    def __init__(self, table):
+        self.table = table
+
+    def overloads(self, family):
+        return self.table.get(family, [])
+
+
+@pytest.mark.parametrize("variants,table,expected", [
+    ({"aten::frac.out": 2, "aten::frac": 1}, {"aten::frac": ["", "out"]}, ("aten::frac.out", None)),
+    ({"aten::frac.bogus": 2, "aten::frac": 1}, {"aten::frac": ["", "out"]}, ("aten::frac", None)),
+    ({"aten::conv_transpose3d": 1}, {"aten::conv_transpose3d": ["input"]},
+     ("aten::conv_transpose3d.input",
+      "the dispatcher has no aten::conv_transpose3d, so aten::conv_transpose3d.input")),
+    ({"aten::isin": 1}, {"aten::isin": ["Tensor_Tensor_out", "Tensor_Tensor"]},
+     ("aten::isin.Tensor_Tensor", "the dispatcher has no aten::isin, so aten::isin.Tensor_Tensor")),
+    ({"aten::linalg_lstq": 1}, {}, (None, None)),
+])
+def test_resolve_new_op(variants, table, expected):
+    d = sync.FamilyDemand()
+    d.variants.update(variants)
+    family = sync.op_family(next(iter(variants)))
+    assert sync.resolve_new_op(family, d, _FakeChecker(table)) == expected
+    assert sync.resolve_new_op(family, d, None)[0] == max(variants, key=variants.get)
 
 
 def test_family_drops_overload_keeps_namespace():
