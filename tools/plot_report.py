@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Draws the report's plots from mpsfb_report's all-cases CSV (report/cases.csv).
+
+  penalty_by_op.png      penalty (dev_us / cpu_us) of each op's cases, log scale, 1x marked
+  overhead_vs_bytes.png  overhead_us against bytes moved, with the copy floor of the run's
+                         copy model: floor_us = bytes / d2h + sync (context d2h_GBps, sync_us)
+
+Run through the `report` CMake target (docs/reports.md); it needs matplotlib.
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+PLOTS = ("penalty_by_op.png", "overhead_vs_bytes.png")
+
+
+def number(text):
+    """CSV cell -> float, None when empty (mpsfb_report leaves absent counters empty)."""
+    if text is None or text == "":
+        return None
+    return float(text)  # also reads nan, inf
+
+
+def read_cases(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = {"op", "penalty", "overhead_us", "bytes", "fallback", "status"} - set(reader.fieldnames or [])
+        if missing:
+            raise SystemExit(f"{path}: not mpsfb_report's cases CSV (missing columns: {', '.join(sorted(missing))})")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                for key in ("penalty", "overhead_us", "bytes", "fallback"):
+                    row[key] = number(row[key])
+            except ValueError as e:
+                raise SystemExit(f"{path}:{line}: {e}")
+            if row["status"] == "ok":
+                rows.append(row)
+        return rows
+
+
+def read_copy_model(path):
+    """(d2h bytes per us, sync us) from the run's context, or None on a CPU-only run."""
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as f:
+        context = json.load(f).get("context", {})  # Python's json reads Google Benchmark's bare NaN
+    try:
+        d2h_bytes_per_us = float(context["d2h_GBps"]) * 1e3
+        sync_us = float(context.get("sync_us", 0))
+    except (KeyError, ValueError):
+        return None
+    return (d2h_bytes_per_us, sync_us) if d2h_bytes_per_us > 0 else None
+
+
+def finite(x):
+    return x is not None and math.isfinite(x)
+
+
+def save(fig, path):
+    """Atomic, like mpsfb_report's outputs: a temp file beside the target, then a rename."""
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the PNG is not
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def empty_plot(plt, title, why):
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.set_title(title)
+    ax.text(0.5, 0.5, why, ha="center", va="center", wrap=True)
+    ax.set_axis_off()
+    return fig
+
+
+def penalty_by_op(plt, rows):
+    by_op = {}
+    for r in rows:
+        if finite(r["penalty"]) and r["penalty"] > 0:
+            by_op.setdefault(r["op"], []).append(r["penalty"])
+    title = "Penalty by op (dev_us / cpu_us)"
+    if not by_op:
+        return empty_plot(plt, title, "No case ran on a device: the penalty needs a run on mps or cuda.")
+    ops = sorted(by_op, key=lambda op: (-sorted(by_op[op])[len(by_op[op]) // 2], op))
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(ops) + 2), 4.5))
+    data = [by_op[op] for op in ops]
+    ax.boxplot(data, showfliers=False)
+    for i, values in enumerate(data, start=1):
+        ax.scatter([i] * len(values), values, s=14, alpha=0.7, zorder=3)
+    ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
+    ax.set_yscale("log")
+    ax.set_ylabel("penalty (×, log scale)")
+    ax.set_xticks(range(1, len(ops) + 1))
+    ax.set_xticklabels(ops, rotation=30, ha="right", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def overhead_vs_bytes(plt, rows, copy_model):
+    title = "Overhead (dev_us − cpu_us) against bytes"
+    points = [r for r in rows if finite(r["overhead_us"]) and finite(r["bytes"]) and r["bytes"] > 0]
+    shown = [r for r in points if r["overhead_us"] > 0]
+    if not shown:
+        why = "No case ran on a device: overhead_us needs a run on mps or cuda." if not points else \
+            "No case has a positive overhead: the device path is never slower than the CPU."
+        return empty_plot(plt, title, why)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    groups = {"falls back": [], "native": []}
+    for r in shown:
+        groups["falls back" if r["fallback"] else "native"].append(r)
+    for name, group in groups.items():
+        if group:
+            ax.scatter([r["bytes"] for r in group], [r["overhead_us"] for r in group], s=18, label=name, zorder=3)
+    if copy_model:
+        d2h, sync = copy_model
+        lo = min(r["bytes"] for r in shown)
+        hi = max(r["bytes"] for r in shown)
+        xs = [lo * (hi / lo) ** (i / 49) for i in range(50)] if hi > lo else [lo, lo * 10]
+        ax.plot(xs, [x / d2h + sync for x in xs], color="black", linewidth=1,
+                label=f"copy floor: bytes / {d2h / 1e3:g} GB/s + {sync:g} µs")
+    hidden = len(points) - len(shown)
+    if hidden:
+        ax.plot([], [], " ", label=f"{hidden} case(s) with overhead ≤ 0 not shown")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("bytes (inputs + outputs of one call)")
+    ax.set_ylabel("overhead_us")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", required=True, type=Path, help="report/cases.csv written by mpsfb_report")
+    parser.add_argument("--run", type=Path, help="the run's JSON, for the copy model in its context")
+    parser.add_argument("--out-dir", required=True, type=Path, help="where the PNGs go (report/)")
+    args = parser.parse_args(argv)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"plot_report.py: matplotlib is not installed in {sys.executable} "
+              "(pip install -r tools/requirements.txt); no plots drawn", file=sys.stderr)
+        return 3
+    try:
+        rows = read_cases(args.cases)
+        copy_model = read_copy_model(args.run)
+    except OSError as e:
+        raise SystemExit(f"plot_report.py: {e.filename}: {e.strerror}")
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"plot_report.py: {args.run}: malformed JSON: {e}")
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for name, fig in zip(PLOTS, (penalty_by_op(plt, rows), overhead_vs_bytes(plt, rows, copy_model))):
+        save(fig, args.out_dir / name)
+        plt.close(fig)
+        print(f"plot_report.py: wrote {args.out_dir / name}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

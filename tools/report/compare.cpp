@@ -1,0 +1,151 @@
+#include "compare.h"
+
+#include "report.h"
+#include "table.h"
+#include "text.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace mpsfb::report {
+
+namespace {
+
+std::string match_key(const Case& c, bool with_device) {
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : split_name(c.name))
+    if (with_device || k != "device") parts.push_back(v.empty() ? k : k + ":" + v);
+  return join(parts, "/");
+}
+
+std::set<std::string> devices(const Model& m) {
+  std::set<std::string> out;
+  for (const auto& c : m.cases) out.insert(c.device);
+  return out;
+}
+
+std::string signed_diff(const std::optional<double>& base, const std::optional<double>& now) {
+  if (!base || !now || !std::isfinite(*base) || !std::isfinite(*now)) return "—";
+  const double d = *now - *base;
+  const std::string s = format_short(d);
+  return (d > 0 && s != "0" ? "+" : "") + s;
+}
+
+std::string transition(const std::string& a, const std::string& b) { return a == b ? a : a + " → " + b; }
+
+// A CPU-only case reports fallback=0 without having probed anything: shown as unknown.
+std::string fallback_of(const Case& c) {
+  const auto f = c.counter("fallback");
+  return f && c.device != "cpu" ? format_number(*f) : "—";
+}
+
+std::string fallback_cell(const Case& a, const Case& b) { return transition(fallback_of(a), fallback_of(b)); }
+
+bool fallback_known(const FallbackStatus& s) {
+  using K = FallbackStatus::Kind;
+  return s.kind == K::kYes || s.kind == K::kPartly || s.kind == K::kNo;
+}
+
+void context_table(std::ostringstream& out, const Model& base, const Model& contender) {
+  Table t({{""}, {"base"}, {"contender"}});
+  t.add_row({"file", join(base.files, ", "), join(contender.files, ", ")});
+  for (const char* key : {"torch_version", "device", "device_name", "os_version", "fallback_mode", "date"}) {
+    const auto a = base.ctx(key), b = contender.ctx(key);
+    t.add_row({key, a.empty() ? "—" : a, b.empty() ? "—" : b});
+  }
+  out << to_markdown(t) << "\n";
+}
+
+void flips_section(std::ostringstream& out, const Model& base, const Model& contender) {
+  out << "## Fallback flips\n\n";
+  std::set<std::string> ops;
+  for (const auto& op : base.ops()) ops.insert(op);
+  for (const auto& op : contender.ops()) ops.insert(op);
+  Table t({{"op"}, {"base"}, {"contender"}, {"change"}});
+  bool comparable = false;
+  for (const auto& op : ops) {
+    const auto a = fallback_status(base, op), b = fallback_status(contender, op);
+    if (!fallback_known(a) || !fallback_known(b)) continue;
+    comparable = true;
+    std::string change;
+    if (a.falling > 0 && b.falling == 0)
+      change = "became native";
+    else if (a.falling == 0 && b.falling > 0)
+      change = "started falling back";
+    else if (a.falling * b.measured != b.falling * a.measured)
+      change = "falls back in " + std::to_string(b.falling) + "/" + std::to_string(b.measured) + " cases (was " +
+               std::to_string(a.falling) + "/" + std::to_string(a.measured) + ")";
+    if (!change.empty()) t.add_row({"`" + op + "`", a.text(), b.text(), change});
+  }
+  if (!t.empty())
+    out << to_markdown(t) << "\n";
+  else if (comparable)
+    out << "None: every op measured in both runs falls back (or not) as before.\n\n";
+  else
+    out << "Not applicable: no op has a fallback probe in both runs (CPU-only or emulate-mode runs, or no common "
+           "op).\n\n";
+}
+
+}  // namespace
+
+std::string compare_markdown(const Model& base, const Model& contender) {
+  const bool same_devices = devices(base) == devices(contender);
+  std::map<std::string, const Case*> in_contender;
+  for (const auto& c : contender.cases) in_contender[match_key(c, same_devices)] = &c;
+
+  std::ostringstream out;
+  out << "# Comparison\n\n";
+  context_table(out, base, contender);
+  out << "Cases are matched by name without Google Benchmark's suffixes"
+      << (same_devices ? "" : " and without the device, since the runs measured different devices")
+      << ". Changes are contender against base: times relative, penalty as the difference of the factors.\n\n";
+  flips_section(out, base, contender);
+
+  out << "## Cases\n\n";
+  Table t({{"case"},
+           {"status"},
+           {"cpu_us base", Align::kRight},
+           {"cpu_us now", Align::kRight},
+           {"Δ cpu", Align::kRight},
+           {"dev_us base", Align::kRight},
+           {"dev_us now", Align::kRight},
+           {"Δ dev", Align::kRight},
+           {"penalty base", Align::kRight},
+           {"penalty now", Align::kRight},
+           {"Δ penalty", Align::kRight},
+           {"fallback"}});
+  std::vector<std::string> only_base, only_contender;
+  std::set<std::string> matched;
+  for (const auto& a : base.cases) {
+    const std::string key = match_key(a, same_devices);
+    const auto it = in_contender.find(key);
+    if (it == in_contender.end()) {
+      only_base.push_back(a.name);
+      continue;
+    }
+    matched.insert(key);
+    const Case& b = *it->second;
+    t.add_row({"`" + key + "`", transition(to_string(a.status), to_string(b.status)),
+               format_or_dash(a.counter("cpu_us")), format_or_dash(b.counter("cpu_us")),
+               format_change(a.counter("cpu_us"), b.counter("cpu_us")), format_or_dash(a.counter("dev_us")),
+               format_or_dash(b.counter("dev_us")), format_change(a.counter("dev_us"), b.counter("dev_us")),
+               format_factor(a.counter("penalty")), format_factor(b.counter("penalty")),
+               signed_diff(a.counter("penalty"), b.counter("penalty")), fallback_cell(a, b)});
+  }
+  for (const auto& c : contender.cases)
+    if (!matched.count(match_key(c, same_devices))) only_contender.push_back(c.name);
+  out << (t.empty() ? std::string("No case is in both runs.\n\n") : to_markdown(t) + "\n");
+
+  for (const auto& [title, names] : {std::pair<const char*, const std::vector<std::string>&>{"Only in base", only_base},
+                                     {"Only in contender", only_contender}}) {
+    if (names.empty()) continue;
+    out << "## " << title << "\n\n";
+    for (const auto& n : names) out << "- `" << n << "`\n";
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace mpsfb::report

@@ -1,0 +1,170 @@
+#include "gbench_json.h"
+
+#include "text.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace mpsfb::report {
+
+namespace {
+
+using nlohmann::json;
+
+// Keys Google Benchmark writes itself; any other numeric key of a row is a user counter.
+const std::set<std::string>& builtin_numeric_keys() {
+  static const std::set<std::string> keys = {
+      "family_index", "per_family_instance_index", "repetitions", "repetition_index", "threads",
+      "iterations", "real_time", "cpu_time", "cpu_coefficient", "real_coefficient", "rms",
+      "allocs_per_iter", "max_bytes_used", "total_allocated_bytes", "net_heap_growth"};
+  return keys;
+}
+
+std::optional<double> non_finite(const std::string& s) {
+  if (s == kNaNToken) return std::numeric_limits<double>::quiet_NaN();
+  if (s == kInfToken) return std::numeric_limits<double>::infinity();
+  if (s == kNegInfToken) return -std::numeric_limits<double>::infinity();
+  return std::nullopt;
+}
+
+std::optional<double> number(const json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) return non_finite(v.get<std::string>());
+  return std::nullopt;
+}
+
+std::string str(const json& obj, const char* key) {
+  const auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool flag(const json& obj, const char* key) {
+  const auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::map<std::string, std::string> read_context(const json& ctx) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, v] : ctx.items()) {
+    if (v.is_string()) {
+      const auto nf = non_finite(v.get<std::string>());
+      out[key] = nf ? format_number(*nf) : v.get<std::string>();
+    } else if (v.is_number_integer()) {
+      out[key] = std::to_string(v.get<long long>());
+    } else if (v.is_number()) {
+      out[key] = format_number(v.get<double>());
+    } else if (v.is_boolean()) {
+      out[key] = v.get<bool>() ? "true" : "false";
+    }  // arrays and objects (caches, load_avg) are not reported
+  }
+  return out;
+}
+
+Row read_row(const json& b, size_t index, const std::string& path) {
+  const std::string where = path + ": benchmarks[" + std::to_string(index) + "]";
+  if (!b.is_object()) throw std::runtime_error(where + " is not an object");
+  Row r;
+  r.name = str(b, "name");
+  if (r.name.empty()) throw std::runtime_error(where + " has no \"name\" string");
+  r.aggregate = str(b, "run_type") == "aggregate";
+  r.aggregate_name = str(b, "aggregate_name");
+  r.run_name = str(b, "run_name");
+  if (r.run_name.empty()) {
+    // Before run_name existed, an aggregate's name was "<run name>_<aggregate>".
+    const std::string suffix = "_" + r.aggregate_name;
+    r.run_name = r.aggregate && ends_with(r.name, suffix) ? r.name.substr(0, r.name.size() - suffix.size()) : r.name;
+  }
+  r.error = flag(b, "error_occurred");
+  r.skipped = flag(b, "skipped");
+  r.message = str(b, "error_message");
+  if (r.message.empty()) r.message = str(b, "skip_message");
+  r.label = str(b, "label");
+  for (const auto& [key, v] : b.items()) {
+    if (builtin_numeric_keys().count(key)) continue;
+    if (const auto x = number(v)) r.counters[key] = *x;
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string quote_non_finite(const std::string& text) {
+  static const std::pair<const char*, const char*> kTokens[] = {
+      {"-Infinity", "\"\\u0001-Infinity\""}, {"Infinity", "\"\\u0001Infinity\""},
+      {"-NaN", "\"\\u0001NaN\""},            {"NaN", "\"\\u0001NaN\""}};
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    bool replaced = false;
+    for (const auto& [token, quoted] : kTokens) {
+      if (text.compare(i, std::char_traits<char>::length(token), token) == 0) {
+        out += quoted;
+        i += std::char_traits<char>::length(token) - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += c;
+  }
+  return out;
+}
+
+Run parse_run(const std::string& text, const std::string& path) {
+  json doc;
+  try {
+    doc = json::parse(quote_non_finite(text));
+  } catch (const json::parse_error& e) {
+    throw std::runtime_error(path + ": malformed JSON: " + e.what());
+  }
+  if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array())
+    throw std::runtime_error(path + ": not Google Benchmark JSON output (expected an object with a \"benchmarks\" "
+                                    "array, as written by --benchmark_out_format=json)");
+  Run run;
+  run.path = path;
+  if (const auto ctx = doc.find("context"); ctx != doc.end()) {
+    if (!ctx->is_object()) throw std::runtime_error(path + ": \"context\" is not an object");
+    // Google Benchmark writes json_schema_version since 1.8.4; older files have none.
+    if (const auto v = ctx->find("json_schema_version"); v != ctx->end()) {
+      if (!v->is_number_integer() || v->get<long long>() != 1)
+        throw std::runtime_error(path + ": context.json_schema_version is " + v->dump() +
+                                 "; this reader knows version 1 only");
+    }
+    run.context = read_context(*ctx);
+  }
+  const auto& benchmarks = doc["benchmarks"];
+  for (size_t i = 0; i < benchmarks.size(); ++i) run.rows.push_back(read_row(benchmarks[i], i, path));
+  return run;
+}
+
+Run read_run(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open the benchmark JSON (missing or unreadable)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw std::runtime_error(path + ": read error");
+  return parse_run(text.str(), path);
+}
+
+}  // namespace mpsfb::report

@@ -1,0 +1,195 @@
+// mpsfb_report: Google Benchmark JSON from mps_benchmarks -> results/<op>.csv and report/summary.md,
+// or a comparison of two runs, or the local status file of a targets file. docs/reports.md.
+#include "compare.h"
+#include "demand.h"
+#include "gbench_json.h"
+#include "model.h"
+#include "output.h"
+#include "report.h"
+#include "status_file.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mpsfb::report {
+namespace {
+
+constexpr const char* kUsage =
+    "usage:\n"
+    "  mpsfb_report [--targets=FILE] [--results-dir=DIR] [--summary=FILE] [--cases-csv=FILE]\n"
+    "               [--embed-plot=IMAGE]... RUN.json [RUN.json...]\n"
+    "      results/<op>.csv per op, report/summary.md, report/cases.csv (all cases, for plots).\n"
+    "      Several runs are merged; a case in a later file replaces the same case of an earlier one.\n"
+    "      --targets: demand and links (default: the targets file named in the run, if it exists).\n"
+    "      --embed-plot: an image for the summary to show, relative to the summary (repeatable).\n"
+    "  mpsfb_report --compare BASE.json CONTENDER.json\n"
+    "      Markdown to stdout: fallback flips and per-case changes of cpu_us, dev_us, penalty.\n"
+    "  mpsfb_report --update-targets TARGETS.yaml RUN.json [RUN.json...]\n"
+    "      Records each op's status on this machine in TARGETS.status.yaml (TARGETS.yaml is not touched).\n";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Args {
+  enum class Mode { kReport, kCompare, kUpdateTargets } mode = Mode::kReport;
+  std::vector<std::string> inputs;
+  std::optional<std::string> targets;
+  std::string results_dir = "results";
+  std::string summary = "report/summary.md";
+  std::string cases_csv;  // default: cases.csv beside the summary
+  std::vector<std::string> plots;
+  bool help = false;
+};
+
+Args parse_args(const std::vector<std::string>& argv) {
+  Args a;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      a.help = true;
+    } else if (arg == "--compare") {
+      a.mode = Args::Mode::kCompare;
+    } else if (arg == "--update-targets") {
+      a.mode = Args::Mode::kUpdateTargets;
+    } else if (arg.size() > 2 && arg.compare(0, 2, "--") == 0) {
+      const size_t eq = arg.find('=');
+      const std::string key = arg.substr(0, eq);
+      std::string value;
+      if (eq != std::string::npos) {
+        value = arg.substr(eq + 1);
+      } else if (i + 1 < argv.size()) {
+        value = argv[++i];
+      } else {
+        throw UsageError(key + " needs a value");
+      }
+      if (key == "--targets")
+        a.targets = value;
+      else if (key == "--results-dir")
+        a.results_dir = value;
+      else if (key == "--summary")
+        a.summary = value;
+      else if (key == "--cases-csv")
+        a.cases_csv = value;
+      else if (key == "--embed-plot")
+        a.plots.push_back(value);
+      else
+        throw UsageError("unknown option " + key);
+    } else {
+      a.inputs.push_back(arg);
+    }
+  }
+  if (a.help) return a;
+  if (a.mode == Args::Mode::kCompare && a.inputs.size() != 2)
+    throw UsageError("--compare takes two JSON files, BASE and CONTENDER");
+  if (a.mode == Args::Mode::kUpdateTargets && a.inputs.size() < 2)
+    throw UsageError("--update-targets takes the targets file and at least one run JSON");
+  if (a.mode == Args::Mode::kReport && a.inputs.empty()) throw UsageError("no benchmark JSON given");
+  if (a.cases_csv.empty()) {
+    const auto dir = std::filesystem::path(a.summary).parent_path();
+    a.cases_csv = (dir / "cases.csv").string();
+  }
+  return a;
+}
+
+Model load(const std::vector<std::string>& paths) {
+  std::vector<Run> runs;
+  for (const auto& p : paths) runs.push_back(read_run(p));
+  Model m = build_model(runs);
+  for (const auto& row : m.ignored) std::cerr << "mpsfb_report: ignored (not an op: or workload: case): " << row << "\n";
+  return m;
+}
+
+// An explicit --targets must exist; the run's own targets file is used only if it still does.
+std::optional<TargetsDemand> demand_for(const Args& a, const Model& m) {
+  if (a.targets) return read_demand(*a.targets);
+  const std::string from_run = m.ctx("targets");
+  if (!from_run.empty() && std::filesystem::exists(from_run)) {
+    std::cerr << "mpsfb_report: demand from " << from_run << " (the run's targets file)\n";
+    return read_demand(from_run);
+  }
+  std::cerr << "mpsfb_report: no targets file (pass --targets=ops/targets.yaml): votes and links unknown\n";
+  return std::nullopt;
+}
+
+int report(const Args& a) {
+  const Model m = load(a.inputs);
+  const auto demand = demand_for(a, m);
+  if (m.cases.empty() && m.workloads.empty())
+    throw std::runtime_error(a.inputs.front() + ": no op: or workload: cases in the input (is it mps_benchmarks output?)");
+
+  // Everything is built before anything is written (OutputSet).
+  OutputSet out;
+  for (const auto& op : m.ops())
+    out.add((std::filesystem::path(a.results_dir) / op_file_name(op)).string(), to_csv(case_table(m.cases_of(op), false)));
+  std::vector<const Case*> all;
+  for (const auto& c : m.cases) all.push_back(&c);
+  out.add(a.cases_csv, to_csv(case_table(all, true)));
+  SummaryOptions options;
+  options.demand = demand ? &*demand : nullptr;
+  options.plots = a.plots;
+  out.add(a.summary, summary_markdown(m, options));
+  out.commit();
+  std::cerr << "mpsfb_report: " << m.cases.size() << " cases of " << m.ops().size() << " ops -> " << a.results_dir
+            << "/, " << a.summary << "\n";
+  return 0;
+}
+
+int compare(const Args& a) {
+  const Model base = load({a.inputs[0]});
+  const Model contender = load({a.inputs[1]});
+  std::cout << compare_markdown(base, contender);
+  return 0;
+}
+
+int update_targets(const Args& a) {
+  const TargetsDemand targets = read_demand(a.inputs[0]);
+  const Model run = load(std::vector<std::string>(a.inputs.begin() + 1, a.inputs.end()));
+  const std::string path = status_path_for(a.inputs[0]);
+  std::string existing;
+  if (std::ifstream in{path, std::ios::binary}) {
+    std::ostringstream s;
+    s << in.rdbuf();
+    existing = s.str();
+  }
+  std::vector<std::string> notes;
+  const std::string text = updated_status(existing, path, targets, run, &notes);
+  for (const auto& n : notes) std::cerr << "mpsfb_report: " << n << "\n";
+  write_atomically(path, text);
+  std::cerr << "mpsfb_report: wrote " << path << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace mpsfb::report
+
+int main(int argc, char** argv) {
+  using namespace mpsfb::report;
+  try {
+    const Args a = parse_args(std::vector<std::string>(argv + 1, argv + argc));
+    if (a.help) {
+      std::cout << kUsage;
+      return 0;
+    }
+    switch (a.mode) {
+      case Args::Mode::kCompare:
+        return compare(a);
+      case Args::Mode::kUpdateTargets:
+        return update_targets(a);
+      case Args::Mode::kReport:
+        return report(a);
+    }
+  } catch (const UsageError& e) {
+    std::cerr << "mpsfb_report: " << e.what() << "\n" << kUsage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "mpsfb_report: error: " << e.what() << "\n";
+  }
+  return 1;
+}

@@ -1,0 +1,202 @@
+#include "model.h"
+
+#include "text.h"
+
+#include <algorithm>
+#include <set>
+
+namespace mpsfb::report {
+
+const char* to_string(Status s) {
+  switch (s) {
+    case Status::kOk:
+      return "ok";
+    case Status::kError:
+      return "error";
+    case Status::kSkipped:
+      return "skipped";
+  }
+  return "?";
+}
+
+Segments split_name(const std::string& name) {
+  Segments out;
+  for (const auto& seg : split(name, "/")) {
+    const size_t colon = seg.find(':');
+    if (colon == std::string::npos)
+      out.emplace_back(seg, "");
+    else
+      out.emplace_back(seg.substr(0, colon), seg.substr(colon + 1));
+  }
+  return out;
+}
+
+bool is_gbench_suffix(const std::string& key) {
+  static const std::set<std::string> keys = {"manual_time", "real_time",  "process_time", "min_time",
+                                             "min_warmup_time", "repeats", "threads",      "iterations"};
+  return keys.count(key) > 0;
+}
+
+std::map<std::string, std::string> parse_label(const std::string& label) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : split(label, "; ")) {
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos)
+      out[item] = "";
+    else
+      out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+namespace {
+
+std::optional<double> lookup(const std::map<std::string, double>& m, const std::string& key) {
+  const auto it = m.find(key);
+  return it == m.end() ? std::nullopt : std::optional<double>(it->second);
+}
+
+// What one case reports, chosen among its rows (see model.h).
+struct Chosen {
+  Status status = Status::kOk;
+  std::string error;
+  std::map<std::string, double> counters;
+  std::string label;
+};
+
+Chosen choose(const std::vector<const Row*>& rows) {
+  Chosen c;
+  const Row* median_row = nullptr;
+  std::vector<const Row*> ok, failed;
+  std::vector<std::string> aggregates;
+  for (const Row* r : rows) {
+    if (r->aggregate) {
+      aggregates.push_back(r->aggregate_name);
+      if (r->aggregate_name == "median" && !median_row) median_row = r;
+    } else if (r->error || r->skipped) {
+      failed.push_back(r);
+    } else {
+      ok.push_back(r);
+    }
+  }
+  if (median_row) {
+    c.counters = median_row->counters;
+    c.label = !median_row->label.empty() || ok.empty() ? median_row->label : ok.front()->label;
+    return c;
+  }
+  if (!ok.empty()) {
+    std::map<std::string, std::vector<double>> values;
+    for (const Row* r : ok)
+      for (const auto& [k, v] : r->counters) values[k].push_back(v);
+    for (const auto& [k, v] : values) {
+      const auto m = median(v);
+      c.counters[k] = m ? *m : v.front();  // all NaN: keep NaN
+    }
+    c.label = ok.front()->label;
+    return c;
+  }
+  if (!failed.empty()) {
+    c.status = failed.front()->error ? Status::kError : Status::kSkipped;
+    c.error = failed.front()->message;
+    return c;
+  }
+  c.status = Status::kError;
+  c.error = "no iteration row and no median aggregate (aggregates: " + join(aggregates, ", ") + ")";
+  return c;
+}
+
+}  // namespace
+
+std::optional<double> Case::counter(const std::string& key) const { return lookup(counters, key); }
+std::optional<double> Workload::counter(const std::string& key) const { return lookup(counters, key); }
+
+std::string Model::ctx(const std::string& key) const {
+  const auto it = context.find(key);
+  return it == context.end() || it->second.empty() ? std::string() : it->second.front();
+}
+
+std::vector<std::string> Model::ops() const {
+  std::set<std::string> ops;
+  for (const auto& c : cases) ops.insert(c.op);
+  return {ops.begin(), ops.end()};
+}
+
+std::vector<const Case*> Model::cases_of(const std::string& op) const {
+  std::vector<const Case*> out;
+  for (const auto& c : cases)
+    if (c.op == op) out.push_back(&c);
+  return out;
+}
+
+Model build_model(const std::vector<Run>& runs) {
+  Model m;
+  std::map<std::string, size_t> case_index, workload_index;
+  for (const Run& run : runs) {
+    m.files.push_back(run.path);
+    for (const auto& [k, v] : run.context) {
+      auto& values = m.context[k];
+      if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
+    }
+    const auto ctx_device = run.context.count("device") ? run.context.at("device") : std::string();
+
+    // Group rows by run name, keeping the order in which runs first appear.
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<const Row*>> groups;
+    for (const Row& r : run.rows) {
+      auto& g = groups[r.run_name];
+      if (g.empty()) order.push_back(r.run_name);
+      g.push_back(&r);
+    }
+
+    for (const auto& run_name : order) {
+      std::map<std::string, std::string> seg;
+      std::vector<std::string> identity;
+      for (const auto& [k, v] : split_name(run_name)) {
+        if (is_gbench_suffix(k)) continue;
+        seg[k] = v;
+        identity.push_back(v.empty() ? k : k + ":" + v);
+      }
+      const std::string name = join(identity, "/");
+      const Chosen chosen = choose(groups[run_name]);
+      if (seg.count("op")) {
+        Case c;
+        c.op = seg["op"];
+        c.shape = seg["shape"];
+        c.dtype = seg["dtype"];
+        c.device = seg.count("device") ? seg["device"] : ctx_device;
+        c.name = name;
+        c.status = chosen.status;
+        c.error = chosen.error;
+        c.counters = chosen.counters;
+        c.label = parse_label(chosen.label);
+        c.file = run.path;
+        if (const auto it = case_index.find(name); it != case_index.end()) {
+          m.cases[it->second] = std::move(c);
+        } else {
+          case_index[name] = m.cases.size();
+          m.cases.push_back(std::move(c));
+        }
+      } else if (seg.count("workload")) {
+        Workload w;
+        w.name = seg["workload"];
+        w.device = seg.count("device") ? seg["device"] : ctx_device;
+        w.status = chosen.status;
+        w.error = chosen.error;
+        w.counters = chosen.counters;
+        w.label = parse_label(chosen.label);
+        if (const auto it = workload_index.find(name); it != workload_index.end()) {
+          m.workloads[it->second] = std::move(w);
+        } else {
+          workload_index[name] = m.workloads.size();
+          m.workloads.push_back(std::move(w));
+        }
+      } else {
+        m.ignored.push_back(run.path + ": " + run_name);
+      }
+    }
+  }
+  return m;
+}
+
+}  // namespace mpsfb::report

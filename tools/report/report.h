@@ -1,0 +1,40 @@
+// What the report says about a run: the per-op case tables and report/summary.md.
+#pragma once
+
+#include "demand.h"
+#include "model.h"
+#include "table.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mpsfb::report {
+
+// Does an op fall back on the machine that ran it? From the fallback counter of its cases
+// that ran on a device (CPU-only rows carry fallback=0 without having probed anything).
+struct FallbackStatus {
+  enum class Kind { kYes, kPartly, kNo, kEmulated, kCpuOnly, kNoData };
+  Kind kind = Kind::kNoData;
+  size_t falling = 0, measured = 0;       // device cases with fallback=1 / with the counter
+  std::vector<std::string> fallback_ops;  // union of the cases' fallback_ops labels, sorted
+  std::string no_data_reason;             // kNoData: "error" or "skipped"
+
+  // yes | yes (k/n cases) | no | emulated | n/a (cpu run) | error | skipped
+  std::string text() const;
+};
+FallbackStatus fallback_status(const Model& m, const std::string& op);
+
+// Columns of results/<op>.csv (one row per case); with_op adds a leading op column (report/cases.csv).
+Table case_table(const std::vector<const Case*>& cases, bool with_op);
+
+// Pain = log2(1 + votes) × log2(1 + max(0, median overhead_us)); absent without a device run.
+std::optional<double> pain_score(std::optional<long long> votes, std::optional<double> median_overhead_us);
+
+struct SummaryOptions {
+  const TargetsDemand* demand = nullptr;  // none: votes and links are unknown
+  std::vector<std::string> plots;         // image paths to embed, relative to the summary
+};
+std::string summary_markdown(const Model& m, const SummaryOptions& options);
+
+}  // namespace mpsfb::report

@@ -1,0 +1,179 @@
+#include "status_file.h"
+
+#include "report.h"
+#include "text.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <tuple>
+
+namespace mpsfb::report {
+
+namespace {
+
+struct Entry {
+  std::string status;  // falls back | partly falls back | native | emulated | error | skipped
+  std::vector<std::string> fallback_ops;
+  long long cases = 0, falling_back = 0;  // device cases probed / that fell back
+  std::string error;
+  std::string torch_version, os_version, device, device_name, fallback_mode, date;
+
+  auto machine() const { return std::tie(device, device_name, os_version, torch_version, fallback_mode); }
+};
+
+std::string scalar(const YAML::Node& map, const char* key) {
+  const auto n = map[key];
+  return n && n.IsScalar() ? n.Scalar() : std::string();
+}
+
+std::map<std::string, std::vector<Entry>> decode(const std::string& text, const std::string& path) {
+  std::map<std::string, std::vector<Entry>> out;
+  if (text.empty()) return out;
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (!root.IsMap() || scalar(root, "version") != "1" || (root["ops"] && !root["ops"].IsMap()))
+      throw std::runtime_error("not a status file (expected version: 1 and an ops: map)");
+    for (const auto& kv : root["ops"]) {
+      if (!kv.second.IsSequence()) throw std::runtime_error("ops." + kv.first.Scalar() + " is not a list of entries");
+      for (const auto& n : kv.second) {
+        if (!n.IsMap()) throw std::runtime_error("an entry of ops." + kv.first.Scalar() + " is not a map");
+        Entry e;
+        e.status = scalar(n, "status");
+        if (const auto ops = n["fallback_ops"]; ops && ops.IsSequence())
+          for (const auto& o : ops) e.fallback_ops.push_back(o.as<std::string>());
+        e.cases = n["cases"] ? n["cases"].as<long long>() : 0;
+        e.falling_back = n["falling_back"] ? n["falling_back"].as<long long>() : 0;
+        e.error = scalar(n, "error");
+        e.torch_version = scalar(n, "torch_version");
+        e.os_version = scalar(n, "os_version");
+        e.device = scalar(n, "device");
+        e.device_name = scalar(n, "device_name");
+        e.fallback_mode = scalar(n, "fallback_mode");
+        e.date = scalar(n, "date");
+        out[kv.first.Scalar()].push_back(std::move(e));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(path + ": cannot read the existing status file: " + e.what());
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what() + " (delete it to start over)");
+  }
+  return out;
+}
+
+Entry entry_for(const Model& run, const std::string& op) {
+  const FallbackStatus s = fallback_status(run, op);
+  Entry e;
+  using K = FallbackStatus::Kind;
+  switch (s.kind) {
+    case K::kYes:
+      e.status = "falls back";
+      break;
+    case K::kPartly:
+      e.status = "partly falls back";
+      break;
+    case K::kNo:
+      e.status = "native";
+      break;
+    case K::kEmulated:
+      e.status = "emulated";
+      break;
+    case K::kCpuOnly:
+      e.status = "cpu only";
+      break;
+    case K::kNoData:
+      e.status = s.no_data_reason;
+      break;
+  }
+  e.fallback_ops = s.fallback_ops;
+  e.cases = static_cast<long long>(s.measured);
+  e.falling_back = static_cast<long long>(s.falling);
+  for (const Case* c : run.cases_of(op))
+    if (c->status != Status::kOk && e.error.empty()) e.error = c->error;
+  if (s.kind != K::kNoData) e.error.clear();  // a failed case among working ones is in the report, not here
+  e.torch_version = run.ctx("torch_version");
+  e.os_version = run.ctx("os_version");
+  e.device = run.ctx("device");
+  e.device_name = run.ctx("device_name");
+  e.fallback_mode = run.ctx("fallback_mode");
+  e.date = run.ctx("date");
+  return e;
+}
+
+void emit(YAML::Emitter& y, const char* key, const std::string& value) {
+  if (!value.empty()) y << YAML::Key << key << YAML::Value << value;
+}
+
+std::string encode(const std::map<std::string, std::vector<Entry>>& ops) {
+  YAML::Emitter y;
+  y << YAML::BeginMap << YAML::Key << "version" << YAML::Value << 1 << YAML::Key << "ops" << YAML::Value
+    << YAML::BeginMap;
+  for (const auto& [op, entries] : ops) {
+    y << YAML::Key << op << YAML::Value << YAML::BeginSeq;
+    for (const auto& e : entries) {
+      y << YAML::BeginMap;
+      emit(y, "status", e.status);
+      y << YAML::Key << "fallback_ops" << YAML::Value << YAML::Flow << e.fallback_ops;
+      y << YAML::Key << "cases" << YAML::Value << e.cases;
+      y << YAML::Key << "falling_back" << YAML::Value << e.falling_back;
+      emit(y, "error", e.error);
+      emit(y, "torch_version", e.torch_version);
+      emit(y, "os_version", e.os_version);
+      emit(y, "device", e.device);
+      emit(y, "device_name", e.device_name);
+      emit(y, "fallback_mode", e.fallback_mode);
+      emit(y, "date", e.date);
+      y << YAML::EndMap;
+    }
+    y << YAML::EndSeq;
+  }
+  y << YAML::EndMap << YAML::EndMap;
+  if (!y.good()) throw std::logic_error(std::string("status file emitter: ") + y.GetLastError());
+  return std::string(
+             "# Local status of the ops in the targets file beside this one, per machine and torch version.\n"
+             "# Written by `mpsfb_report --update-targets` (docs/reports.md); do not edit. The targets file\n"
+             "# itself is never rewritten, so its comments survive.\n") +
+         y.c_str() + "\n";
+}
+
+}  // namespace
+
+std::string status_path_for(const std::string& targets_path) {
+  for (const char* ext : {".yaml", ".yml"}) {
+    const std::string e(ext);
+    if (targets_path.size() > e.size() && targets_path.compare(targets_path.size() - e.size(), e.size(), e) == 0)
+      return targets_path.substr(0, targets_path.size() - e.size()) + ".status" + e;
+  }
+  return targets_path + ".status.yaml";
+}
+
+std::string updated_status(const std::string& existing, const std::string& status_path, const TargetsDemand& targets,
+                           const Model& run, std::vector<std::string>* notes) {
+  bool any_device = false;
+  for (const auto& c : run.cases) any_device = any_device || c.device != "cpu";
+  if (!any_device)
+    throw std::runtime_error(join(run.files, ", ") + ": the run measured the CPU only (device cpu), which says nothing "
+                             "about the fallback; record a run on mps (or cuda) instead");
+  auto ops = decode(existing, status_path);
+  for (const auto& op : run.ops()) {
+    if (!targets.by_op.count(op)) {
+      if (notes) notes->push_back(op + " is not in " + targets.path + ": not recorded");
+      continue;
+    }
+    Entry fresh = entry_for(run, op);
+    auto& entries = ops[op];
+    const auto same = std::find_if(entries.begin(), entries.end(),
+                                   [&](const Entry& e) { return e.machine() == fresh.machine(); });
+    if (same != entries.end())
+      *same = std::move(fresh);
+    else
+      entries.push_back(std::move(fresh));
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.machine() < b.machine(); });
+  }
+  return encode(ops);
+}
+
+}  // namespace mpsfb::report
