@@ -88,6 +88,13 @@ void flips_section(std::ostringstream& out, const Model& base, const Model& cont
            "op).\n\n";
 }
 
+void list_section(std::ostringstream& out, const char* title, const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  out << "## " << title << "\n\n";
+  for (const auto& n : names) out << "- `" << n << "`\n";
+  out << "\n";
+}
+
 }  // namespace
 
 std::string compare_markdown(const Model& base, const Model& contender) {
@@ -138,13 +145,8 @@ std::string compare_markdown(const Model& base, const Model& contender) {
     if (!matched.count(match_key(c, same_devices))) only_contender.push_back(c.name);
   out << (t.empty() ? std::string("No case is in both runs.\n\n") : to_markdown(t) + "\n");
 
-  for (const auto& [title, names] : {std::pair<const char*, const std::vector<std::string>&>{"Only in base", only_base},
-                                     {"Only in contender", only_contender}}) {
-    if (names.empty()) continue;
-    out << "## " << title << "\n\n";
-    for (const auto& n : names) out << "- `" << n << "`\n";
-    out << "\n";
-  }
+  list_section(out, "Only in base", only_base);
+  list_section(out, "Only in contender", only_contender);
   return out.str();
 }
 
