@@ -101,21 +101,22 @@ _QUALIFIED_RE = re.compile(
 _TORCH_OPS_RE = re.compile(
     r"\btorch\.ops\.([a-z_][a-z0-9_]*)\.([a-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\b")
 
-# Short ATen op names (no "_" and no 1d/2d/3d suffix) accepted without a namespace.  Names
-# with "_" or an Nd suffix are accepted in op slots anyway; this list matters for backtick
-# spans, which only take known names.  Seed families are always known.
+# ATen op names accepted without a namespace after "+1 for" & co. (besides names with "_"
+# or a 1d/2d/3d suffix) and the only bare names accepted in backticks, with the seed's
+# families.  Words that are also common variable names (index, mode, take) are left out:
+# they count in an "Operator:"/"request:" line or with their namespace.
 KNOWN_OPS = frozenset("""
     abs acos acosh addbmm addcdiv addcmul addmm addmv addr amax amin aminmax angle argmax
     argmin argsort asin asinh atan atan2 atanh baddbmm bernoulli binomial bincount bmm
     bucketize cauchy cdist ceil celu cholesky col2im cosh corrcoef cov cummax cummin
     cumprod cumsum diag digamma dirichlet eig eigh eigvals einsum elu erf erfc erfinv exp2
     expm1 fft flip fmod frac frexp gather gcd gelu geqrf glu hardshrink hardsigmoid
-    hardswish hardtanh heaviside histc histogram hypot i0 igamma igammac im2col index
+    hardswish hardtanh heaviside histc histogram hypot i0 igamma igammac im2col
     inverse isin istft kron kthvalue lcm ldexp lerp lgamma linspace log1p log2 logaddexp
-    logcumsumexp logit logspace logsumexp lstsq matmul median mish mm mode multinomial
+    logcumsumexp logit logspace logsumexp lstsq matmul median mish mm multinomial
     mv nanmean nanmedian nanquantile nansum nextafter nonzero ormqr pinverse poisson polar
     polygamma pow prelu qr quantile renorm roll rrelu scatter searchsorted selu sgn
-    signbit silu sinc softplus softshrink sort stft svd svdvals take tensordot topk tril
+    signbit silu sinc softplus softshrink sort stft svd svdvals tensordot topk tril
     triu trunc unique vander xlogy
     conv1d conv2d conv3d
     floor_divide grid_sampler_2d grid_sampler_3d grid_sampler_2d_backward index_copy
@@ -270,19 +271,34 @@ def _op_like(name: str, known: Set[str]) -> bool:
             or name.startswith("_") or bool(re.search(r"[123]d$", name)))
 
 
-def normalise_bare(token: str, known: Set[str], strict: bool) -> Tuple[Optional[str], bool]:
+def _identifier(name: str) -> bool:
+    return (bool(re.fullmatch(r"_*[a-z][a-z0-9_]*", name)) and len(name) >= 2
+            and name not in STOPWORDS and name not in _DTYPE_NAMES)
+
+
+# How much a bare name must look like an op, by where it was written.
+_SLOT_ACCEPT = {
+    "template": lambda n, known: _identifier(n),               # **Operator:** x / request: x
+    "cue": _op_like,                                            # +1 for x / voting for x
+    "backtick": lambda n, known: n in known or n in KNOWN_OPS,  # `x`
+}
+
+
+def normalise_bare(token: str, known: Set[str], slot: str) -> Tuple[Optional[str], bool]:
     """Map a name written without a namespace to 'aten::name'.
 
-    Returns (op or None, recognised-as-a-name-attempt).  `strict` (backtick spans) accepts
-    only known op names: seed families and KNOWN_OPS.
+    Returns (op or None, recognised-as-a-name-attempt).  `slot` says where the token was
+    found ("template", "cue" or "backtick"; see _SLOT_ACCEPT): the weaker the slot, the
+    more the name must look like an op.
     """
     tok = token.strip().strip("`'\"*").rstrip(".,:;!?")
     if tok.endswith("()"):
         tok = tok[:-2]
     if not tok:
         return None, False
-    accept = (lambda n: n in known or n in KNOWN_OPS) if strict else \
-        (lambda n: _op_like(n, known))
+
+    def accept(name: str) -> bool:
+        return _SLOT_ACCEPT[slot](name, known)
 
     m = re.fullmatch(r"torch\.ops\.([a-z_]\w*)\.([a-z_]\w*)(?:\.(\w+))?", tok)
     if m:
@@ -343,8 +359,8 @@ def _split_list(value: str) -> List[str]:
 def _bare_mentions(text: str, known: Set[str], unrecognised: List[str]) -> List[Mention]:
     found: List[Mention] = []
 
-    def take(token: str, pos: int, strict: bool) -> None:
-        op, attempt = normalise_bare(token, known, strict)
+    def take(token: str, pos: int, slot: str) -> None:
+        op, attempt = normalise_bare(token, known, slot)
         if op:
             found.append(Mention(op, pos))
         elif attempt:
@@ -352,15 +368,15 @@ def _bare_mentions(text: str, known: Set[str], unrecognised: List[str]) -> List[
 
     for m in _TEMPLATE_RE.finditer(text):                 # **Operator:** x / - request: x
         for tok in _split_list(m.group(1)):
-            take(tok, m.start(1), strict=False)
+            take(tok, m.start(1), "template")
     for m in _CUE_RE.finditer(text):                      # +1 for x / voting for: x, y
-        take(m.group(2), m.start(2), strict=False)
+        take(m.group(2), m.start(2), "cue")
         if m.group(1):                                    # "...: a, b and c" -> the list
             end = text.find("\n", m.end(2))
             for extra in _split_list(text[m.end(2):end if end >= 0 else len(text)]):
-                take(extra, m.end(2), strict=False)
+                take(extra, m.end(2), "cue")
     for m in _BACKTICK_RE.finditer(text):                 # `cumsum`
-        take(m.group(1), m.start(1), strict=True)
+        take(m.group(1), m.start(1), "backtick")
     return sorted(found, key=lambda x: x.pos)
 
 
@@ -654,7 +670,7 @@ class GitHubClient:
                 raise SyncError(f"--offline: {what} is not in the cache ({self.cache_path(url)} "
                                 f"missing); run once without --offline")
             self.stats["cache_replayed"] += 1
-            return entry["body"], self._next(url, entry.get("link"))
+            return entry["body"], self._next(url, entry.get("link"), rebase=True)
         resp = self._get(url, self._headers(url, entry and entry.get("etag")), what)
         self.log(f"GET {url} -> {resp.status_code} "
                  f"(rate limit remaining {resp.headers.get('X-RateLimit-Remaining', '?')})")
@@ -663,7 +679,8 @@ class GitHubClient:
                 raise SyncError(f"the API answered 304 Not Modified for {what} but nothing is "
                                 "cached for it")
             self.stats["not_modified"] += 1
-            return entry["body"], self._next(url, entry.get("link"))
+            fresh = resp.headers.get("Link")
+            return entry["body"], self._next(url, fresh or entry.get("link"), rebase=not fresh)
         if resp.status_code != 200:
             self._fail(resp, what)
         try:
@@ -676,12 +693,19 @@ class GitHubClient:
         return body, self._next(url, link)
 
     @staticmethod
-    def _next(url: str, link: Optional[str]) -> Optional[str]:
+    def _next(url: str, link: Optional[str], rebase: bool = False) -> Optional[str]:
+        """The rel="next" URL of a Link header.  `rebase`: the header is from the cache and
+        may name the host it was recorded from; keep its path and query on `url`'s host."""
         if not link:
             return None
         for item in requests.utils.parse_header_links(link):
             if item.get("rel") == "next" and item.get("url"):
-                return urllib.parse.urljoin(url, item["url"])
+                nxt = urllib.parse.urljoin(url, item["url"])
+                if rebase:
+                    here, there = urllib.parse.urlsplit(url), urllib.parse.urlsplit(nxt)
+                    nxt = urllib.parse.urlunsplit(
+                        (here.scheme, here.netloc, there.path, there.query, ""))
+                return nxt
         return None
 
     def issue(self, repo: str, number: int) -> dict:

@@ -292,17 +292,15 @@ def test_output_follows_targets_format(synced):
         assert all(len(u) <= sync.USE_CASE_CHARS for u in d.get("use_cases", []))
 
 
-def test_second_run_sends_if_none_match_and_replays_304(fake_github, run_sync, out, tmp_path):
-    assert run_sync("--api-url", fake_github.base_url, token=TOKEN).returncode == 0
-    first = out.read_bytes()
-    fake_github.log.clear()
-    proc = run_sync("--api-url", fake_github.base_url, token=TOKEN)
+def test_second_run_sends_if_none_match_and_replays_304(synced, filled_cache, fake_github,
+                                                        run_sync, out):
+    proc = run_sync("--api-url", fake_github.base_url, token=TOKEN)   # cache from a first run
     assert proc.returncode == 0, proc.stderr
     assert [r["path"] for r in fake_github.log] == ALL_PAGES
     for r in fake_github.log:
         assert r["headers"].get("If-None-Match", "").startswith('W/"'), r
         assert r["status"] == 304, r
-    assert out.read_bytes() == first
+    assert out.read_text() == synced["text"]
     assert "0 fetched, 7 not modified" in proc.stdout
 
 
@@ -404,8 +402,7 @@ def test_connection_refused(run_sync, out, closed_port_url):
     assert_failed_cleanly(proc, out, r"cannot reach http://127\.0\.0\.1:\d+ .*connection refused")
 
 
-@pytest.mark.parametrize("offline", [True, False])
-@pytest.mark.parametrize("damage", ["truncate", "wrong_url"])
+@pytest.mark.parametrize("damage,offline", [("truncate", True), ("wrong_url", False)])
 def test_malformed_cache_file(fake_github, filled_cache, run_sync, out, offline, damage):
     victim = sorted(filled_cache.glob("*issues_77764_comments_per_page_100_page_2-*.json"))
     assert len(victim) == 1
@@ -423,11 +420,10 @@ def test_token_never_leaks(fake_github, run_sync, out, tmp_path, closed_port_url
     fake_github.script(FakeGitHub.page_path(77764, 1), (500, {}, b"{}"))  # one retry on the way
     runs = [run_sync("--api-url", fake_github.base_url, "-v", token=TOKEN),
             run_sync("--api-url", fake_github.base_url, "-v", token=TOKEN),        # 304s
-            run_sync("--offline", "-v", token=TOKEN),
             run_sync("--api-url", closed_port_url, "-v", token=TOKEN)]
     fake_github.valid_token = "another"
     runs.append(run_sync("--api-url", fake_github.base_url, "-v", token=TOKEN))   # 401
-    assert [p.returncode for p in runs] == [0, 0, 0, 1, 1]
+    assert [p.returncode for p in runs] == [0, 0, 1, 1]
     # the token was really sent ...
     assert fake_github.log[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
     # ... and appears nowhere we write
@@ -439,13 +435,19 @@ def test_token_never_leaks(fake_github, run_sync, out, tmp_path, closed_port_url
         assert TOKEN.encode() not in f.read_bytes(), f
 
 
-def test_short_token_does_not_mangle_output_or_cache(fake_github, run_sync, out, tmp_path):
+def test_short_token_does_not_mangle_output_or_cache(synced, fake_github, run_sync, out,
+                                                     tmp_path):
     """Redaction must not rewrite every 'x' in pages and messages when GH_TOKEN is 'x'."""
     assert run_sync("--api-url", fake_github.base_url, token="x").returncode == 0
-    with_x = out.read_bytes()
-    assert run_sync("--offline", cache=tmp_path / "cache").returncode == 0
-    assert out.read_bytes() == with_x
-    assert as_rows(load(out)["ops"][len(EXPECTED_SEED):]) == EXPECTED_NEW
+    assert out.read_text() == synced["text"]
+
+    def entries(cache):
+        return {f.name: {k: v for k, v in json.loads(f.read_text()).items()
+                         if k not in ("fetched", "url", "link")}     # these name the server
+                for f in cache.iterdir()}
+    assert entries(tmp_path / "cache") == entries(synced["cache"])
+    links = [json.loads(f.read_text())["link"] for f in (tmp_path / "cache").iterdir()]
+    assert sum('rel="next"' in (x or "") for x in links) == 3       # 77764 p1, p2; 141287 p1
 
 
 def test_no_token_note_appears_once(fake_github, run_sync, out):
@@ -516,6 +518,9 @@ PARSE_TABLE = [
     ("- request: 'aten::_linalg_solve_ex.result'\n- use case: ComfyUI KSampler on macOS",
      ["aten::_linalg_solve_ex.result"], {"use_case": "ComfyUI KSampler on macOS"}),
     ("**Operator:** roll", ["aten::roll"], {}),
+    ("**Operator:** mode\nUse case: set `mode` to bilinear", ["aten::mode"], {}),
+    ("I set `mode` and `index` in my code", [], {}),
+    ("+1 for index, the op is too slow", [], {}),
     ("- request: cumsum", ["aten::cumsum"], {}),
     ("+1 for aten::cumsum.out", ["aten::cumsum.out"], {}),
     ("+1 aten::native_dropout, commit hash 66d78ef560476b6edf8113b006fa0442dd8c9920",
@@ -589,7 +594,8 @@ def test_parse_comment(text, ops, extra):
 def test_new_op_names_are_checked_against_torch(fake_github, run_sync, out):
     """With torch importable, new names must be ones its dispatcher (= the suite's LibTorch)
     knows: a wrong overload is fixed, an unknown aten op is left out and listed."""
-    torch = pytest.importorskip("torch")
+    if importlib.util.find_spec("torch") is None:   # find, not import: import costs ~2 s
+        pytest.skip("torch is not installed")
     page = json.loads((DATA / "api" / "issue_77764_comments_p3.json").read_text())
     template = page[-1]
     for cid, login, day, body in [
@@ -608,7 +614,7 @@ def test_new_op_names_are_checked_against_torch(fake_github, run_sync, out):
     assert proc.returncode == 0, proc.stderr
     doc = load(out)
     new = {e["op"]: e for e in doc["ops"][len(EXPECTED_SEED):]}
-    assert doc["generated"]["op_check"] == f"torch {torch.__version__}"
+    assert doc["generated"]["op_check"].startswith("torch 2.")
     assert doc["generated"]["unresolved_ops"] == {"aten::linalg_lstq": 1}
     assert not any("lstq" in op for op in new)
     # ConvTranspose3d (jbrown81) and `aten::conv_transpose3d` (vae-user): one family, and
@@ -616,10 +622,9 @@ def test_new_op_names_are_checked_against_torch(fake_github, run_sync, out):
     assert new["aten::conv_transpose3d.input"]["demand"]["users"] == 2
     assert new["torchmdnet::warp_neighbor_brute_fwd"]["requires"] == "torchmdnet"
     assert new["torchvision::nms"]["requires"] == "torchvision"
-    for op in new:
-        name, _, overload = op.partition(".")
-        if op.startswith("aten::"):
-            assert overload in [s.overload_name for s in torch._C._jit_get_schemas_for_operator(name)]
+    # the other new names were already known to the dispatcher: unchanged
+    assert sorted(new) == sorted([row[0] for row in EXPECTED_NEW] + [
+        "torchmdnet::warp_neighbor_brute_fwd"])
 
 
 class _FakeChecker:
