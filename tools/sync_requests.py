@@ -1130,7 +1130,9 @@ def render(doc: dict) -> str:
 def check_output(text: str) -> None:
     """Self-check against docs/targets-format.md before anything is written."""
     data = yaml.safe_load(text)
-    assert isinstance(data, dict) and set(data) <= set(TOP_KEYS) and data["version"] == 1
+    if not (isinstance(data, dict) and set(data) <= set(TOP_KEYS) and data.get("version") == 1
+            and isinstance(data.get("ops"), list)):
+        raise SyncError("internal error: the output is not a version 1 targets file")
     for entry in data["ops"]:
         unknown = set(entry) - set(ENTRY_KEYS)
         if unknown:
@@ -1249,6 +1251,8 @@ def run(args: argparse.Namespace) -> int:
         timeout=_env_number("MPSFB_SYNC_TIMEOUT", 30.0), verbose=args.verbose)
 
     seed_path = args.seed if args.seed is not None else DEFAULT_SEED
+    if os.path.realpath(seed_path) == os.path.realpath(args.out):
+        raise SyncError(f"--out {args.out} is the seed: the curated file is an input only")
     seed_ops = load_seed(seed_path, explicit=args.seed is not None)
     known = {op_family(e["op"]).partition("::")[2] for e in seed_ops
              if e["op"].startswith("aten::")}
@@ -1336,6 +1340,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if secret:
             msg = msg.replace(secret, "***")
         sys.stderr.write(f"sync_requests: error: {msg}\n")
+        return 1
+    except OSError as exc:  # the cache directory, mostly (the output has its own message)
+        where = f" ({exc.filename})" if exc.filename else ""
+        sys.stderr.write(f"sync_requests: error: {exc.strerror or exc}{where}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("sync_requests: error: interrupted; nothing written\n")

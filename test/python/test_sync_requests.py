@@ -471,6 +471,21 @@ def test_missing_explicit_seed_is_an_error(fake_github, run_sync, out, tmp_path)
     assert_failed_cleanly(proc, out, r"seed file .*nope\.yaml not found")
 
 
+def test_out_must_not_be_the_seed(fake_github, run_sync, tmp_path):
+    seed = tmp_path / "seed.yaml"
+    seed.write_bytes((DATA / "seed.yaml").read_bytes())
+    proc = run_sync("--api-url", fake_github.base_url, seed=seed, out=seed, token=TOKEN)
+    assert proc.returncode == 1 and "is the seed" in proc.stderr
+    assert seed.read_bytes() == (DATA / "seed.yaml").read_bytes()
+
+
+def test_unwritable_cache_dir_is_one_line(fake_github, run_sync, out, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    proc = run_sync("--api-url", fake_github.base_url, cache=blocker / "cache", token=TOKEN)
+    assert_failed_cleanly(proc, out, r"not a directory|file exists")
+
+
 def test_without_seed_writes_requested_ops_only(fake_github, run_sync, tmp_path):
     out = tmp_path / "sub" / "targets.yaml"
     proc = run_sync("--api-url", fake_github.base_url, seed=None, out=out, token=TOKEN)
