@@ -103,17 +103,19 @@ void synchronize(const c10::Device& device) {
 counters::CopyModel measure_copy_model(const c10::Device& device, int64_t bytes, int reps) {
   counters::CopyModel model;
   if (device.is_cpu()) return model;
-  const auto host = at::rand({bytes / 4}, at::kFloat);
-  const auto dev = host.to(device);
+  // Both ends are allocated and touched first: a fresh host buffer would time page faults,
+  // not the copy, and the floor must be a lower bound.
+  auto host = at::rand({bytes / 4}, at::kFloat);
+  auto dev = host.to(device);
   synchronize(device);
   std::vector<double> h2d, d2h, sync;
   for (int i = 0; i < reps; ++i) {
     auto t0 = Clock::now();
-    auto d = host.to(device);
+    dev.copy_(host);
     synchronize(device);
     h2d.push_back(us_since(t0));
     t0 = Clock::now();
-    auto h = dev.to(at::kCPU);
+    host.copy_(dev);  // blocking: the destination is pageable host memory
     d2h.push_back(us_since(t0));
   }
   for (int i = 0; i < 20 * reps; ++i) {

@@ -50,9 +50,13 @@ def suite_times(binary, device, min_time):
     return {r["name"].split("/device:")[0]: r for r in rows if not r.get("error_occurred")}
 
 
-def timer_median_us(stmt, shape, device):
+def timer_median_us(stmt, shape, device, sync_each=False):
+    """Timer's median per call; sync_each adds a device synchronize to every call, as
+    mps_benchmarks does (Timer itself synchronizes once per block of calls)."""
     torch.manual_seed(0)
     x = torch.randn(shape, device=device)
+    if sync_each:
+        stmt += "; torch.cuda.synchronize()" if device == "cuda" else "; torch.mps.synchronize()"
     t = tb.Timer(stmt=stmt, globals={"x": x, "torch": torch}, num_threads=torch.get_num_threads())
     return t.blocked_autorange(min_run_time=1.0).median * 1e6
 
@@ -72,17 +76,22 @@ def main():
             + (f" ({torch.cuda.get_device_name(0)})" if a.device == "cuda" else "")
             + f", {torch.get_num_threads()} CPU threads; Timer: blocked_autorange(min_run_time=1.0) median",
             "",
-            "| op | shape | side | mps_benchmarks µs | Timer µs | ratio |",
-            "| --- | --- | --- | ---: | ---: | ---: |"]
+            "| op | shape | side | mps_benchmarks µs | Timer µs | ratio | Timer, sync per call µs | ratio |",
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for op, shape, stmt in CASES:
         r = suite.get(f"op:{op}/shape:{shape_str(shape)}/dtype:f32")
         if r is None:
-            rows.append(f"| {op} | {shape_str(shape)} | - | error | - | - |")
+            rows.append(f"| {op} | {shape_str(shape)} | - | error | - | - | - | - |")
             continue
         sides = [("cpu", r["cpu_us"])] + ([(a.device, r["dev_us"])] if a.device != "cpu" else [])
         for side, ours in sides:
             ref = timer_median_us(stmt, shape, side)
-            rows.append(f"| {op} | {shape_str(shape)} | {side} | {ours:.2f} | {ref:.2f} | {ours / ref:.3f} |")
+            if side == "cpu":
+                rows.append(f"| {op} | {shape_str(shape)} | cpu | {ours:.2f} | {ref:.2f} | {ours / ref:.3f} | - | - |")
+                continue
+            synced = timer_median_us(stmt, shape, side, sync_each=True)
+            rows.append(f"| {op} | {shape_str(shape)} | {side} | {ours:.2f} | {ref:.2f} | {ours / ref:.3f} "
+                        f"| {synced:.2f} | {ours / synced:.3f} |")
     text = "\n".join(rows) + "\n"
     print(text)
     if a.out:
