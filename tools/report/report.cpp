@@ -177,7 +177,7 @@ void context_section(std::ostringstream& out, const Model& m) {
   out << "\n";
 }
 
-void pain_section(std::ostringstream& out, const Model& m, const std::vector<OpLine>& lines, bool have_demand) {
+void pain_section(std::ostringstream& out, const std::vector<OpLine>& lines, bool have_demand) {
   out << "## Top pain\n\n"
       << "pain = log2(1 + votes) × log2(1 + max(0, median overhead_us)): both demand and cost span orders of "
          "magnitude, so each counts by its logarithm and neither a viral request nor one huge tensor drowns the "
@@ -325,7 +325,7 @@ std::string summary_markdown(const Model& m, const SummaryOptions& options) {
       << m.cases.size() << " cases of " << lines.size() << " ops: " << ok << " ok, " << errored << " errored, "
       << skipped << " skipped.\n\n";
   context_section(out, m);
-  pain_section(out, m, lines, options.demand != nullptr);
+  pain_section(out, lines, options.demand != nullptr);
   native_section(out, m, lines);
   failures_section(out, m);
   workload_section(out, m);
