@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# README command 1: set up, build, and run the suite on the best device found over the
-# targets (ops/targets.yaml, else the seed), writing results/run.json. Extra arguments go to
+# README command 1: set up, build, run the suite on the best device found over the targets
+# (ops/targets.yaml, else the seed), writing results/run.json, then the report:
+# results/<op>.csv, report/summary.md (+ PNGs where matplotlib is present) and, on a
+# device, this machine's status per op in ops/targets.status.yaml. Extra arguments go to
 # mps_benchmarks, e.g. --benchmark_filter=op:aten::roll/ or --fallback=emulate.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,3 +11,11 @@ cmake --build build
 mkdir -p results
 ./build/mps_benchmarks --benchmark_out=results/run.json --benchmark_out_format=json "$@"
 echo "bench: wrote results/run.json" >&2
+cmake --build build --target report
+# Record which ops fall back on this torch/OS/device beside the targets (CPU runs can't tell).
+{ read -r device; read -r targets; } < <(.venv/bin/python -c \
+  'import json; c = json.load(open("results/run.json"))["context"]; print(c["device"]); print(c["targets"])')
+if [ "$device" != cpu ]; then
+  ./build/mpsfb_report --update-targets "$targets" results/run.json
+fi
+echo "bench: report in report/summary.md, per-op CSVs in results/" >&2
