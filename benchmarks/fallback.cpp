@@ -4,15 +4,52 @@
 #include <ATen/record_function.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstring>
+#include <iterator>
 #include <regex>
 
 namespace mpsfb {
+
+namespace detail {
+// Timeline mode: raw spans of the observing thread, merged by take_timeline().
+struct ObserverTimeline {
+  struct Raw {
+    std::string op;
+    std::chrono::steady_clock::time_point start, end;
+    double drain_us;
+  };
+  std::vector<Raw> spans;
+  int64_t top_level_calls = 0;
+  int64_t top_level_fallback_calls = 0;
+  double drained_us = 0;  // running total of the drains on this thread
+};
+}  // namespace detail
+
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 std::atomic<FallbackObserver*> g_observer{nullptr};
+
+// One op entered on this thread and not yet left. The RecordFunction lives on the
+// dispatcher's stack until the op's end callback, so the pointer stays valid while the frame
+// is open; the name is only built when it is needed.
+struct Frame {
+  const at::RecordFunction* fn;
+  // Timeline mode, observing thread only:
+  Clock::time_point start{};
+  double drained_at_start = 0;
+  bool fallback = false;        // this op's own scope holds a fallback
+  bool holds_fallback = false;  // (top level) some op in its scope fell back
+};
+
 // Ops entered on this thread, innermost last.
-thread_local std::vector<std::string> t_scope;
+thread_local std::vector<Frame> t_scope;
+// Set on the thread that created a timeline-mode observer, null elsewhere.
+thread_local detail::ObserverTimeline* t_timeline = nullptr;
 
 std::string op_name(const at::RecordFunction& fn) {
   if (auto name = fn.operator_name()) {
@@ -21,18 +58,53 @@ std::string op_name(const at::RecordFunction& fn) {
   return fn.name();
 }
 
+// Timeline mode: the innermost open op of this thread fell back.
+void mark_fallback() {
+  if (!t_timeline || t_scope.empty()) return;
+  t_scope.back().fallback = true;
+  t_scope.front().holds_fallback = true;
+}
+
 std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
-  std::string name = op_name(fn);
-  if (name == "aten::_to_cpu") {
-    if (auto* obs = g_observer.load())
-      obs->record(t_scope.empty() ? std::string("<outside any op>") : t_scope.back());
+  if (auto* obs = g_observer.load()) {
+    if (std::strcmp(fn.name(), "aten::_to_cpu") == 0) {
+      obs->record(t_scope.empty() ? std::string("<outside any op>") : op_name(*t_scope.back().fn));
+      if (t_timeline && !t_scope.empty()) {
+        mark_fallback();
+        if (const auto& drain = obs->options().drain) {
+          const auto t0 = Clock::now();
+          drain();
+          t_timeline->drained_us += std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+        }
+      }
+    }
+    if (obs->options().collect_ops) obs->record_seen(op_name(fn));
   }
-  t_scope.push_back(std::move(name));
+  Frame f{&fn};
+  if (t_timeline) {
+    if (t_scope.empty()) ++t_timeline->top_level_calls;
+    f.drained_at_start = t_timeline->drained_us;
+    f.start = Clock::now();
+  }
+  t_scope.push_back(f);
   return nullptr;
 }
 
-void on_op_end(const at::RecordFunction&, at::ObserverContext*) {
-  if (!t_scope.empty()) t_scope.pop_back();
+void on_op_end(const at::RecordFunction& fn, at::ObserverContext*) {
+  if (t_scope.empty()) return;
+  if (t_scope.back().fn != &fn) {
+    // An op whose start this observer did not see (it began before the observer did).
+    auto it = std::find_if(t_scope.rbegin(), t_scope.rend(), [&](const Frame& f) { return f.fn == &fn; });
+    if (it == t_scope.rend()) return;
+    t_scope.erase(std::prev(it.base()), t_scope.end());
+    return;
+  }
+  const Frame f = t_scope.back();
+  t_scope.pop_back();
+  if (!t_timeline) return;
+  if (f.fallback)
+    t_timeline->spans.push_back({op_name(fn), f.start, Clock::now(), t_timeline->drained_us - f.drained_at_start});
+  if (t_scope.empty() && f.holds_fallback) ++t_timeline->top_level_fallback_calls;
 }
 
 // Filters the kernel-override warning that EmulationScope triggers on purpose.
@@ -71,10 +143,12 @@ struct FallbackObserver::WarningCapture : c10::WarningHandler {
       : owner(o), prev(c10::WarningUtils::get_warning_handler()), always(true), guard(this) {}
   void process(const c10::Warning& w) override {
     const auto op = op_from_fallback_warning(w.msg());
-    if (op.empty())
+    if (op.empty()) {
       prev->process(w);
-    else
+    } else {
       owner->record(op);
+      mark_fallback();  // the warning comes from inside the op that falls back
+    }
   }
   FallbackObserver* owner;
   c10::WarningHandler* prev;
@@ -82,10 +156,16 @@ struct FallbackObserver::WarningCapture : c10::WarningHandler {
   c10::WarningUtils::WarningHandlerGuard guard;
 };
 
-FallbackObserver::FallbackObserver() {
+FallbackObserver::FallbackObserver() : FallbackObserver(ObserverOptions{}) {}
+
+FallbackObserver::FallbackObserver(ObserverOptions options) : options_(std::move(options)) {
   FallbackObserver* expected = nullptr;
   TORCH_CHECK(g_observer.compare_exchange_strong(expected, this), "only one FallbackObserver may be active");
   t_scope.clear();
+  if (options_.timeline) {
+    timeline_ = std::make_unique<detail::ObserverTimeline>();
+    t_timeline = timeline_.get();
+  }
   handle_ = at::addThreadLocalCallback(
       at::RecordFunctionCallback(&on_op_start, &on_op_end).scopes({at::RecordScope::FUNCTION}));
   warnings_ = std::make_unique<WarningCapture>(this);
@@ -95,6 +175,7 @@ FallbackObserver::~FallbackObserver() {
   warnings_.reset();
   at::removeCallback(handle_);
   t_scope.clear();
+  if (timeline_ && t_timeline == timeline_.get()) t_timeline = nullptr;
   g_observer.store(nullptr);
 }
 
@@ -106,6 +187,40 @@ void FallbackObserver::record(const std::string& op) {
 std::vector<std::string> FallbackObserver::fallback_ops() const {
   std::lock_guard<std::mutex> lock(mu_);
   return {ops_.begin(), ops_.end()};
+}
+
+void FallbackObserver::record_seen(const std::string& op) {
+  std::lock_guard<std::mutex> lock(mu_);
+  seen_.insert(op);
+}
+
+std::vector<std::string> FallbackObserver::seen_ops() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {seen_.begin(), seen_.end()};
+}
+
+Timeline FallbackObserver::take_timeline() {
+  TORCH_CHECK(timeline_, "take_timeline() needs an observer made with ObserverOptions::timeline");
+  Timeline out;
+  out.top_level_calls = timeline_->top_level_calls;
+  out.top_level_fallback_calls = timeline_->top_level_fallback_calls;
+  // Spans of one thread nest or are disjoint; an op that falls back inside one that already
+  // does is part of the outer span and is not counted twice.
+  auto spans = std::move(timeline_->spans);
+  std::sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) {
+    return a.start != b.start ? a.start < b.start : a.end > b.end;
+  });
+  Clock::time_point covered{};
+  for (const auto& s : spans) {
+    if (!out.fallbacks.empty() && s.start < covered) continue;
+    covered = s.end;
+    const double us = std::chrono::duration<double, std::micro>(s.end - s.start).count();
+    out.fallbacks.push_back({s.op, std::max(0.0, us - s.drain_us), s.drain_us});
+  }
+  timeline_->spans.clear();
+  timeline_->top_level_calls = 0;
+  timeline_->top_level_fallback_calls = 0;
+  return out;
 }
 
 EmulationScope::EmulationScope(const std::vector<std::string>& ops, c10::DispatchKey key) {

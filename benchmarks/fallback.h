@@ -14,6 +14,8 @@
 #include <c10/core/DispatchKey.h>
 #include <torch/library.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -22,26 +24,66 @@
 
 namespace mpsfb {
 
+// Timeline mode (ObserverOptions::timeline): one op that fell back, on the observing thread.
+struct FallbackSpan {
+  std::string op;       // the op that fell back: the innermost op whose scope holds aten::_to_cpu
+  double us = 0;        // its host span (start to end callback), less drain_us
+  double drain_us = 0;  // time the drain inside it waited for device work queued before it
+};
+
+// Timeline mode: what the observing thread ran since the observer started (or the last take).
+struct Timeline {
+  int64_t top_level_calls = 0;           // ops entered with no op open on the observing thread
+  int64_t top_level_fallback_calls = 0;  // of those, the ones whose scope held a fallback
+  std::vector<FallbackSpan> fallbacks;   // outermost fallback spans only (no nested double count), in start order
+};
+
+struct ObserverOptions {
+  // Time the ops of the thread that creates the observer and keep the spans of those that fall
+  // back (take_timeline()); docs/workload.md has the model.
+  bool timeline = false;
+  // Timeline mode: called on the observing thread as each aten::_to_cpu starts, before its copy
+  // (which would wait for the device anyway); its time is taken off the fallback's span.
+  std::function<void()> drain;
+  // Keep the name of every op seen, at any depth, on any observed thread (seen_ops()).
+  bool collect_ops = false;
+};
+
+namespace detail {
+struct ObserverTimeline;
+}
+
 // Watches the calling thread (and the intra-op threads it starts) for fallbacks while alive.
-// One at a time per process.
+// One at a time per process; in timeline mode, destroy it on the thread that made it.
 class FallbackObserver {
  public:
   FallbackObserver();
+  explicit FallbackObserver(ObserverOptions options);
   ~FallbackObserver();
   FallbackObserver(const FallbackObserver&) = delete;
   FallbackObserver& operator=(const FallbackObserver&) = delete;
 
   // Ops that ran through the CPU fallback, "aten::name.overload", sorted.
   std::vector<std::string> fallback_ops() const;
+  // collect_ops: every op seen, sorted.
+  std::vector<std::string> seen_ops() const;
+  // timeline: what was recorded so far; starts a new, empty one.
+  Timeline take_timeline();
+
+  const ObserverOptions& options() const { return options_; }
 
   // Called by the RecordFunction callback and the warning handler.
   void record(const std::string& op);
+  void record_seen(const std::string& op);
 
  private:
   struct WarningCapture;
+  ObserverOptions options_;
   mutable std::mutex mu_;
   std::set<std::string> ops_;
+  std::set<std::string> seen_;
   uint64_t handle_;
+  std::unique_ptr<detail::ObserverTimeline> timeline_;
   std::unique_ptr<WarningCapture> warnings_;
 };
 
