@@ -1,0 +1,85 @@
+#include "attribution.h"
+
+#include "device.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+namespace mpsfb {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double us_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
+
+}  // namespace
+
+double time_pass(const c10::Device& device, const std::function<void()>& pass) {
+  synchronize(device);
+  const auto t0 = Clock::now();
+  pass();
+  synchronize(device);
+  return us_between(t0, Clock::now());
+}
+
+ObservedPass observe_pass(const c10::Device& device, const std::function<void()>& pass) {
+  ObserverOptions options;
+  options.timeline = true;
+  // synchronize() dispatches no op, so the callback does not re-enter itself.
+  if (!device.is_cpu()) options.drain = [device] { synchronize(device); };
+  FallbackObserver observer(std::move(options));
+  ObservedPass out;
+  synchronize(device);
+  const auto t0 = Clock::now();
+  pass();
+  synchronize(device);
+  out.pass_us = us_between(t0, Clock::now());
+  out.timeline = observer.take_timeline();
+  return out;
+}
+
+void AttributionTotals::add(const ObservedPass& p) {
+  ++passes_;
+  pass_us_ += p.pass_us;
+  calls_ += p.timeline.top_level_calls;
+  fallback_calls_ += p.timeline.top_level_fallback_calls;
+  for (const auto& f : p.timeline.fallbacks) {
+    fallback_us_ += f.us;
+    op_us_[f.op] += f.us;
+  }
+}
+
+double AttributionTotals::fallback_pct() const { return pass_us_ > 0 ? 100.0 * fallback_us_ / pass_us_ : 0.0; }
+
+double AttributionTotals::fallback_calls_pct() const {
+  return calls_ > 0 ? 100.0 * static_cast<double>(fallback_calls_) / static_cast<double>(calls_) : 0.0;
+}
+
+double AttributionTotals::total_ops() const {
+  return passes_ > 0 ? static_cast<double>(calls_) / static_cast<double>(passes_) : 0.0;
+}
+
+double AttributionTotals::fallback_us() const { return passes_ > 0 ? fallback_us_ / static_cast<double>(passes_) : 0.0; }
+
+std::vector<std::pair<std::string, double>> AttributionTotals::by_op() const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [op, us] : op_us_) out.emplace_back(op, pass_us_ > 0 ? 100.0 * us / pass_us_ : 0.0);
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
+std::string AttributionTotals::top_fallback(size_t n) const {
+  std::string out;
+  const auto ops = by_op();
+  for (size_t i = 0; i < ops.size() && i < n; ++i) {
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.1f%%", ops[i].second);
+    out += (out.empty() ? "" : ",") + ops[i].first + ":" + pct;
+  }
+  return out;
+}
+
+}  // namespace mpsfb

@@ -1,0 +1,74 @@
+// Fallback% of a workload pass: which share of a pass's time went to ops that fell back.
+// The model and its limits are in docs/workload.md; in short:
+//   - a pass runs with the device synchronized before and after, timed on the host;
+//   - an observed pass also runs a timeline-mode FallbackObserver: every op of the calling
+//     thread is timed, and the span of each op that falls back (its scope holds aten::_to_cpu)
+//     is kept;
+//   - the fallback's own device->host copy waits for the device anyway, so the observer
+//     synchronizes the device just before it and takes that wait (work queued by earlier
+//     native ops) off the fallback's span: no sync is added after ordinary ops.
+#pragma once
+
+#include "fallback.h"
+
+#include <benchmark/benchmark.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mpsfb {
+
+namespace counters {
+// Workload counters besides kFallbackPct, kFallbackCallsPct and kTotalOps (counters.h).
+inline constexpr const char* kWallUs = "wall_us";          // median unobserved pass, device synced at both ends
+inline constexpr const char* kObservedUs = "observed_us";  // median observed pass (the one fallback_pct comes from)
+// median over iterations of 100 * (observed/unobserved - 1), the two passes of one iteration paired
+inline constexpr const char* kAttributionOverheadPct = "attribution_overhead_pct";
+inline constexpr const char* kFallbackUs = "fallback_us";  // mean fallback time per observed pass
+}  // namespace counters
+
+// One observed pass.
+struct ObservedPass {
+  double pass_us = 0;
+  Timeline timeline;
+};
+
+// Runs `pass` with `device` synchronized before and after; returns the host time in between (us).
+double time_pass(const c10::Device& device, const std::function<void()>& pass);
+
+// The same, watched by a timeline-mode FallbackObserver whose drain synchronizes `device`.
+// The observer is set up and taken down outside the timed region.
+ObservedPass observe_pass(const c10::Device& device, const std::function<void()>& pass);
+
+// Observed passes summed; the workload counters come from here.
+class AttributionTotals {
+ public:
+  void add(const ObservedPass& p);
+
+  int64_t passes() const { return passes_; }
+  // 100 * sum of fallback spans / sum of pass times.
+  double fallback_pct() const;
+  // 100 * top-level calls that held a fallback / top-level calls.
+  double fallback_calls_pct() const;
+  // Top-level op calls per pass (mean).
+  double total_ops() const;
+  // Fallback time per pass (mean, us).
+  double fallback_us() const;
+  // Each op that fell back with its % of pass time, largest first (ties by name).
+  std::vector<std::pair<std::string, double>> by_op() const;
+  // The label value: "aten::x:41.2%,aten::y:10.1%" (the `n` largest; empty when none fell back).
+  std::string top_fallback(size_t n) const;
+
+ private:
+  int64_t passes_ = 0;
+  double pass_us_ = 0, fallback_us_ = 0;
+  int64_t calls_ = 0, fallback_calls_ = 0;
+  std::map<std::string, double> op_us_;
+};
+
+}  // namespace mpsfb
