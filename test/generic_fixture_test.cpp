@@ -72,21 +72,21 @@ void expect_equal(const c10::IValue& actual, const c10::IValue& expected) {
   EXPECT_FALSE(r.mismatch) << *r.mismatch;
 }
 
-class GoodSpecs : public ::testing::Test {
+class GenericFixtureGoodArgs : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { targets_ = new Targets(load_targets(data_path("generic_args_good.yaml"))); }
   static void TearDownTestSuite() { delete targets_; }
   static Targets* targets_;
   RunContext ctx_;
 };
-Targets* GoodSpecs::targets_ = nullptr;
+Targets* GenericFixtureGoodArgs::targets_ = nullptr;
 
-TEST_F(GoodSpecs, EveryGoodSpecPassesTheSchemaCheck) {
+TEST_F(GenericFixtureGoodArgs, EveryGoodSpecPassesTheSchemaCheck) {
   for (const auto& e : targets_->ops)
     EXPECT_TRUE(check_args(e, handle_of(e.op).schema()).empty()) << e.op;
 }
 
-TEST_F(GoodSpecs, SelfIsTheCaseTensorAndScalarsFollowTheSchema) {
+TEST_F(GenericFixtureGoodArgs, SelfIsTheCaseTensorAndScalarsFollowTheSchema) {
   auto m = make(*targets_, "aten::isin.Tensor_Scalar", ctx_);
   ASSERT_EQ(m.args.size(), 4u);  // elements, test_element, assume_unique, invert
   const auto self = m.args[0].toTensor();
@@ -105,7 +105,7 @@ TEST_F(GoodSpecs, SelfIsTheCaseTensorAndScalarsFollowTheSchema) {
   expect_equal(generic().call(s.c, b), at::isin(7, tested));
 }
 
-TEST_F(GoodSpecs, DtypeNamesBecomeScalarTypes) {
+TEST_F(GenericFixtureGoodArgs, DtypeNamesBecomeScalarTypes) {
   auto m = make(*targets_, "aten::cumsum", ctx_);
   auto a = m.args;
   const auto out = generic().call(m.c, a).toTensor();
@@ -113,7 +113,7 @@ TEST_F(GoodSpecs, DtypeNamesBecomeScalarTypes) {
   expect_equal(out, at::cumsum(m.args[0].toTensor(), 1, at::kDouble));
 }
 
-TEST_F(GoodSpecs, OutTensorsAreAllocatedAndSizedBeforeTiming) {
+TEST_F(GenericFixtureGoodArgs, OutTensorsAreAllocatedAndSizedBeforeTiming) {
   auto m = make(*targets_, "aten::lerp.Scalar_out", ctx_);
   ASSERT_EQ(m.args.size(), 4u);
   const auto out = m.args[3].toTensor();
@@ -146,7 +146,7 @@ TEST_F(GoodSpecs, OutTensorsAreAllocatedAndSizedBeforeTiming) {
   expect_equal(generic().call(l.c, la), at::logspace(0, 2, 5));
 }
 
-TEST_F(GoodSpecs, IntsNoneAndListBroadcast) {
+TEST_F(GenericFixtureGoodArgs, IntsNoneAndListBroadcast) {
   auto m = make(*targets_, "aten::max_pool3d_with_indices", ctx_);
   EXPECT_EQ(m.args[1].toIntVector(), std::vector<int64_t>({2, 2, 2}));
   auto a = m.args;
@@ -195,7 +195,7 @@ const std::vector<Bad>& bad_specs() {
   return bad;
 }
 
-class BadSpecs : public ::testing::Test {
+class GenericFixtureBadArgs : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // The loader takes them: each argument is well formed; only the schema says otherwise.
@@ -204,9 +204,9 @@ class BadSpecs : public ::testing::Test {
   static void TearDownTestSuite() { delete targets_; }
   static Targets* targets_;
 };
-Targets* BadSpecs::targets_ = nullptr;
+Targets* GenericFixtureBadArgs::targets_ = nullptr;
 
-TEST_F(BadSpecs, CheckArgsNamesTheArgumentsPositionAndTheExpectedForm) {
+TEST_F(GenericFixtureBadArgs, CheckArgsNamesTheArgumentsPositionAndTheExpectedForm) {
   const auto path = data_path("generic_args_bad.yaml");
   for (const auto& b : bad_specs()) {
     SCOPED_TRACE(b.op);
@@ -222,7 +222,7 @@ TEST_F(BadSpecs, CheckArgsNamesTheArgumentsPositionAndTheExpectedForm) {
             2u);
 }
 
-TEST_F(BadSpecs, MakeRejectsTheSpecWithTheSameMessage) {
+TEST_F(GenericFixtureBadArgs, MakeRejectsTheSpecWithTheSameMessage) {
   RunContext ctx;
   for (const auto& b : bad_specs()) {
     SCOPED_TRACE(b.op);
@@ -260,7 +260,7 @@ class Collect : public benchmark::BenchmarkReporter {
 
 // Through the suite: each malformed entry is a skipped row carrying the message, and the
 // run goes on.
-TEST_F(BadSpecs, TheSuiteSkipsTheCaseWithTheMessage) {
+TEST_F(GenericFixtureBadArgs, TheSuiteSkipsTheCaseWithTheMessage) {
   static RunContext ctx;  // the runner keeps pointers to these until the process ends
   static std::deque<Case> cases;
   ctx.device = c10::Device(c10::kCPU);
@@ -283,7 +283,7 @@ TEST_F(BadSpecs, TheSuiteSkipsTheCaseWithTheMessage) {
 }
 
 // The seed's own specs are well formed.
-TEST(SeedSpecs, EveryArgsSpecInTheSeedPassesTheSchemaCheck) {
+TEST(GenericFixtureSeedArgs, EveryArgsSpecInTheSeedPassesTheSchemaCheck) {
   const auto t = load_targets(std::string(MPSFB_SOURCE_DIR) + "/ops/targets.seed.yaml");
   size_t n = 0;
   for (const auto& e : t.ops) {
