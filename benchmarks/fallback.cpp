@@ -120,8 +120,40 @@ class OverrideWarningFilter : public c10::WarningHandler {
   c10::WarningHandler* next_;
 };
 
+// Set while a FallbackTimer lives on this thread.
+thread_local FallbackTimer* t_timer = nullptr;
+
 void emulated_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
-  at::native::cpu_fallback(op, stack);
+  if (auto* timer = t_timer)
+    timer->run(op, stack);
+  else
+    at::native::cpu_fallback(op, stack);
+}
+
+double us_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
+
+// Raw spans -> Timeline; resets `raw`. Spans of one thread nest or are disjoint; an op that
+// falls back inside one that already does is part of the outer span and is not counted twice.
+Timeline take(detail::ObserverTimeline& raw) {
+  Timeline out;
+  out.top_level_calls = raw.top_level_calls;
+  out.top_level_fallback_calls = raw.top_level_fallback_calls;
+  auto spans = std::move(raw.spans);
+  std::sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) {
+    return a.start != b.start ? a.start < b.start : a.end > b.end;
+  });
+  Clock::time_point covered{};
+  for (const auto& s : spans) {
+    if (!out.fallbacks.empty() && s.start < covered) continue;
+    covered = s.end;
+    out.fallbacks.push_back({s.op, std::max(0.0, us_between(s.start, s.end) - s.drain_us), s.drain_us});
+  }
+  raw.spans.clear();
+  raw.top_level_calls = 0;
+  raw.top_level_fallback_calls = 0;
+  return out;
 }
 
 at::Tensor copy_from_and_resize(const at::Tensor& self, const at::Tensor& dst) {
@@ -201,26 +233,34 @@ std::vector<std::string> FallbackObserver::seen_ops() const {
 
 Timeline FallbackObserver::take_timeline() {
   TORCH_CHECK(timeline_, "take_timeline() needs an observer made with ObserverOptions::timeline");
-  Timeline out;
-  out.top_level_calls = timeline_->top_level_calls;
-  out.top_level_fallback_calls = timeline_->top_level_fallback_calls;
-  // Spans of one thread nest or are disjoint; an op that falls back inside one that already
-  // does is part of the outer span and is not counted twice.
-  auto spans = std::move(timeline_->spans);
-  std::sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) {
-    return a.start != b.start ? a.start < b.start : a.end > b.end;
-  });
-  Clock::time_point covered{};
-  for (const auto& s : spans) {
-    if (!out.fallbacks.empty() && s.start < covered) continue;
-    covered = s.end;
-    const double us = std::chrono::duration<double, std::micro>(s.end - s.start).count();
-    out.fallbacks.push_back({s.op, std::max(0.0, us - s.drain_us), s.drain_us});
+  return take(*timeline_);
+}
+
+FallbackTimer::FallbackTimer(std::function<void()> drain)
+    : drain_(std::move(drain)), timeline_(std::make_unique<detail::ObserverTimeline>()) {
+  TORCH_CHECK(t_timer == nullptr, "only one FallbackTimer per thread");
+  t_timer = this;
+}
+
+FallbackTimer::~FallbackTimer() {
+  if (t_timer == this) t_timer = nullptr;
+}
+
+Timeline FallbackTimer::take_timeline() { return take(*timeline_); }
+
+void FallbackTimer::run(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
+  // The span starts before the drain and the drain is taken off, as in the observer.
+  const auto start = Clock::now();
+  double drain_us = 0;
+  if (drain_) {
+    drain_();
+    drain_us = us_between(start, Clock::now());
   }
-  timeline_->spans.clear();
-  timeline_->top_level_calls = 0;
-  timeline_->top_level_fallback_calls = 0;
-  return out;
+  at::native::cpu_fallback(op, stack);
+  const auto& name = op.operator_name();
+  timeline_->spans.push_back({name.overload_name.empty() ? name.name : name.name + "." + name.overload_name, start,
+                              Clock::now(), drain_us});
+  ++timeline_->top_level_fallback_calls;
 }
 
 EmulationScope::EmulationScope(const std::vector<std::string>& ops, c10::DispatchKey key) {

@@ -87,6 +87,30 @@ class FallbackObserver {
   std::unique_ptr<WarningCapture> warnings_;
 };
 
+// Times, on the thread that makes it, the fallbacks that EmulationScope kernels run while it
+// is alive, without RecordFunction: the ops that do not fall back pay nothing. It sees only
+// ops routed through EmulationScope (emulation on CUDA, or the ops a FallbackObserver found
+// falling back on MPS, re-routed through the same cpu_fallback): docs/workload.md. One per thread.
+class FallbackTimer {
+ public:
+  // `drain` as in ObserverOptions: run as each fallback starts, its wait not charged to it.
+  explicit FallbackTimer(std::function<void()> drain = {});
+  ~FallbackTimer();
+  FallbackTimer(const FallbackTimer&) = delete;
+  FallbackTimer& operator=(const FallbackTimer&) = delete;
+
+  // The fallbacks so far (top_level_calls stays 0: ops are not counted; top_level_fallback_calls
+  // counts the fallbacks); starts a new, empty one.
+  Timeline take_timeline();
+
+  // Called by the EmulationScope kernel: runs cpu_fallback for `op`, timed.
+  void run(const c10::OperatorHandle& op, torch::jit::Stack* stack);
+
+ private:
+  std::function<void()> drain_;
+  std::unique_ptr<detail::ObserverTimeline> timeline_;
+};
+
 // Extracts 'aten::x' from the MPS fallback warning; empty if the text is not one.
 std::string op_from_fallback_warning(const std::string& message);
 
