@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 namespace mpsfb {
 namespace {
@@ -25,19 +26,27 @@ double time_pass(const c10::Device& device, const std::function<void()>& pass) {
   return us_between(t0, Clock::now());
 }
 
-ObservedPass observe_pass(const c10::Device& device, const std::function<void()>& pass) {
-  ObserverOptions options;
-  options.timeline = true;
-  // synchronize() dispatches no op, so the callback does not re-enter itself.
-  if (!device.is_cpu()) options.drain = [device] { synchronize(device); };
-  FallbackObserver observer(std::move(options));
+ObservedPass observe_pass(const c10::Device& device, const std::function<void()>& pass, Observation how) {
+  // synchronize() dispatches no op, so the drain does not re-enter the observer.
+  std::function<void()> drain;
+  if (!device.is_cpu()) drain = [device] { synchronize(device); };
+  std::optional<FallbackObserver> observer;
+  std::optional<FallbackTimer> timer;
+  if (how == Observation::kRecordFunction) {
+    ObserverOptions options;
+    options.timeline = true;
+    options.drain = std::move(drain);
+    observer.emplace(std::move(options));
+  } else {
+    timer.emplace(std::move(drain));
+  }
   ObservedPass out;
   synchronize(device);
   const auto t0 = Clock::now();
   pass();
   synchronize(device);
   out.pass_us = us_between(t0, Clock::now());
-  out.timeline = observer.take_timeline();
+  out.timeline = observer ? observer->take_timeline() : timer->take_timeline();
   return out;
 }
 
@@ -46,6 +55,7 @@ void AttributionTotals::add(const ObservedPass& p) {
   pass_us_ += p.pass_us;
   calls_ += p.timeline.top_level_calls;
   fallback_calls_ += p.timeline.top_level_fallback_calls;
+  fallbacks_ += static_cast<int64_t>(p.timeline.fallbacks.size());
   for (const auto& f : p.timeline.fallbacks) {
     fallback_us_ += f.us;
     op_us_[f.op] += f.us;
@@ -63,6 +73,10 @@ double AttributionTotals::total_ops() const {
 }
 
 double AttributionTotals::fallback_us() const { return passes_ > 0 ? fallback_us_ / static_cast<double>(passes_) : 0.0; }
+
+double AttributionTotals::fallbacks_per_pass() const {
+  return passes_ > 0 ? static_cast<double>(fallbacks_) / static_cast<double>(passes_) : 0.0;
+}
 
 std::vector<std::pair<std::string, double>> AttributionTotals::by_op() const {
   std::vector<std::pair<std::string, double>> out;

@@ -1,12 +1,15 @@
 // Fallback% of a workload pass: which share of a pass's time went to ops that fell back.
 // The model and its limits are in docs/workload.md; in short:
 //   - a pass runs with the device synchronized before and after, timed on the host;
-//   - an observed pass also runs a timeline-mode FallbackObserver: every op of the calling
-//     thread is timed, and the span of each op that falls back (its scope holds aten::_to_cpu)
-//     is kept;
-//   - the fallback's own device->host copy waits for the device anyway, so the observer
-//     synchronizes the device just before it and takes that wait (work queued by earlier
-//     native ops) off the fallback's span: no sync is added after ordinary ops.
+//   - the span of each op that falls back is timed, and the fallback share is the sum of the
+//     spans over the pass time;
+//   - the fallback's own device->host copy waits for the device anyway, so the device is
+//     synchronized just before it and that wait (work queued by earlier native ops) is taken
+//     off the fallback's span: no sync is added after ordinary ops;
+//   - two ways to see the fallbacks (Observation): RecordFunction at every depth (any
+//     fallback, counts every top-level call, but costs every op ~0.2 us), or the EmulationScope
+//     kernels alone (only routed ops, nothing per op). The workload benchmark maps the run with
+//     the first and times it with the second.
 #pragma once
 
 #include "fallback.h"
@@ -30,6 +33,9 @@ inline constexpr const char* kObservedUs = "observed_us";  // median observed pa
 // median over iterations of 100 * (observed/unobserved - 1), the two passes of one iteration paired
 inline constexpr const char* kAttributionOverheadPct = "attribution_overhead_pct";
 inline constexpr const char* kFallbackUs = "fallback_us";  // mean fallback time per observed pass
+// The same fallback share and overhead, from the RecordFunction passes that map the run.
+inline constexpr const char* kRfFallbackPct = "rf_fallback_pct";
+inline constexpr const char* kRfOverheadPct = "rf_overhead_pct";
 }  // namespace counters
 
 // One observed pass.
@@ -38,12 +44,18 @@ struct ObservedPass {
   Timeline timeline;
 };
 
+enum class Observation {
+  kRecordFunction,   // a timeline-mode FallbackObserver: every fallback, every top-level call counted
+  kFallbackKernels,  // a FallbackTimer: only fallbacks run by EmulationScope kernels; no op counts
+};
+
 // Runs `pass` with `device` synchronized before and after; returns the host time in between (us).
 double time_pass(const c10::Device& device, const std::function<void()>& pass);
 
-// The same, watched by a timeline-mode FallbackObserver whose drain synchronizes `device`.
-// The observer is set up and taken down outside the timed region.
-ObservedPass observe_pass(const c10::Device& device, const std::function<void()>& pass);
+// The same, watched as `how` says, with a drain that synchronizes `device`. The watcher is set
+// up and taken down outside the timed region.
+ObservedPass observe_pass(const c10::Device& device, const std::function<void()>& pass,
+                          Observation how = Observation::kRecordFunction);
 
 // Observed passes summed; the workload counters come from here.
 class AttributionTotals {
@@ -59,6 +71,8 @@ class AttributionTotals {
   double total_ops() const;
   // Fallback time per pass (mean, us).
   double fallback_us() const;
+  // Fallback spans per pass (mean): ops that fell back, nested ones not counted.
+  double fallbacks_per_pass() const;
   // Each op that fell back with its % of pass time, largest first (ties by name).
   std::vector<std::pair<std::string, double>> by_op() const;
   // The label value: "aten::x:41.2%,aten::y:10.1%" (the `n` largest; empty when none fell back).
@@ -67,7 +81,7 @@ class AttributionTotals {
  private:
   int64_t passes_ = 0;
   double pass_us_ = 0, fallback_us_ = 0;
-  int64_t calls_ = 0, fallback_calls_ = 0;
+  int64_t calls_ = 0, fallback_calls_ = 0, fallbacks_ = 0;
   std::map<std::string, double> op_us_;
 };
 
