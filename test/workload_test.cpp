@@ -36,7 +36,8 @@ using Clock = std::chrono::steady_clock;
 
 // ---- Test ops -------------------------------------------------------------------------
 // `sleep_fallback` moves its input with at::_to_cpu, as cpu_fallback does, and sleeps `ms`
-// around it; `sleep_clean` only sleeps; `outer_clean` sleeps then calls sleep_fallback;
+// around it; `sleep_clean` and `sleep_routed` only sleep (a test routes the latter through
+// cpu_fallback with an EmulationScope); `outer_clean` sleeps then calls sleep_fallback;
 // `outer_fallback` falls back itself and calls sleep_fallback inside; `warns_fallback` only
 // emits the MPS fallback warning. Each adds the time it measured inside itself to g_fallback_us
 // (fallback ops) or g_clean_us, so a test knows the true share up to the observer's own cost.
@@ -83,9 +84,17 @@ at::Tensor warns_fallback(const at::Tensor& x, int64_t ms) {
   return x;
 }
 
+at::Tensor sleep_routed(const at::Tensor& x, int64_t ms) {
+  const auto t0 = Clock::now();
+  sleep_ms(ms);
+  g_fallback_us += us_since(t0);
+  return x + 0;
+}
+
 TORCH_LIBRARY(mpsfb_wl_test, m) {
   m.def("sleep_fallback(Tensor x, int ms) -> Tensor");
   m.def("sleep_clean(Tensor x, int ms) -> Tensor");
+  m.def("sleep_routed(Tensor x, int ms) -> Tensor");
   m.def("outer_clean(Tensor x, int ms) -> Tensor");
   m.def("outer_fallback(Tensor x, int ms) -> Tensor");
   m.def("warns_fallback(Tensor x, int ms) -> Tensor");
@@ -93,6 +102,7 @@ TORCH_LIBRARY(mpsfb_wl_test, m) {
 TORCH_LIBRARY_IMPL(mpsfb_wl_test, CPU, m) {
   m.impl("sleep_fallback", sleep_fallback);
   m.impl("sleep_clean", sleep_clean);
+  m.impl("sleep_routed", sleep_routed);
   m.impl("outer_clean", outer_clean);
   m.impl("outer_fallback", outer_fallback);
   m.impl("warns_fallback", warns_fallback);
@@ -222,6 +232,35 @@ TEST(Attribution, TheMpsFallbackWarningMarksTheOpToo) {
   EXPECT_EQ(p.timeline.top_level_fallback_calls, 1);
 }
 
+// The timed passes of the benchmark: no RecordFunction, only the fallbacks that EmulationScope
+// kernels run. On CPU the scope is put at AutogradCPU, which runs before the CPU kernel that
+// cpu_fallback redispatches to, so the test op really goes through cpu_fallback.
+TEST(Attribution, FallbackKernelsAloneGiveTheSameShareWithoutTouchingOtherOps) {
+  EmulationScope scope({"mpsfb_wl_test::sleep_routed"}, c10::DispatchKey::AutogradCPU);
+  const auto x = at::ones({4});
+  const auto pass = [&] {
+    call("mpsfb_wl_test::sleep_routed", x, 30);
+    call("mpsfb_wl_test::sleep_clean", x, 10);
+  };
+  Measured kernels;
+  for (int i = 0; i < 3; ++i) {
+    g_fallback_us = 0;
+    const auto p = observe_pass(kCpu, pass, Observation::kFallbackKernels);
+    ASSERT_EQ(p.timeline.fallbacks.size(), 1u);
+    EXPECT_EQ(p.timeline.fallbacks[0].op, "mpsfb_wl_test::sleep_routed");
+    EXPECT_EQ(p.timeline.top_level_calls, 0) << "this way counts no ops";
+    kernels.totals.add(p);
+    kernels.true_fallback_us += g_fallback_us;
+    kernels.pass_us += p.pass_us;
+  }
+  EXPECT_NEAR(kernels.totals.fallback_pct(), kernels.true_pct(), kTolMeasured);
+  EXPECT_NEAR(kernels.totals.fallback_pct(), 75.0, kTolNominal);
+  const auto rf = observe(pass);
+  EXPECT_NEAR(rf.totals.fallback_pct(), kernels.totals.fallback_pct(), kTolNominal)
+      << "RecordFunction sees the routed op fall back (its _to_cpu) with the same share";
+  EXPECT_DOUBLE_EQ(rf.totals.fallbacks_per_pass(), kernels.totals.fallbacks_per_pass());
+}
+
 // The drain stands in for device work queued before the fallback: its time is taken off the
 // fallback's span (it belongs to the ops that queued it) but stays in the pass.
 TEST(Attribution, TimeTheDrainWaitsIsNotChargedToTheFallback) {
@@ -325,7 +364,7 @@ Row only_row(const fs::path& out) {
 
 void expect_workload_counters(const Row& row) {
   for (const char* key : {"fallback_pct", "fallback_calls_pct", "total_ops", "wall_us", "observed_us",
-                          "attribution_overhead_pct", "fallback_us"})
+                          "attribution_overhead_pct", "fallback_us", "rf_fallback_pct", "rf_overhead_pct"})
     EXPECT_TRUE(row.has(key)) << key << " in " << row.text;
   EXPECT_GT(row.number("wall_us"), 0);
   EXPECT_GT(row.number("total_ops"), 0);
@@ -389,9 +428,9 @@ class CudaWorkload : public ::testing::Test {
 };
 
 // Native matrix products queue ~1 ms of GPU work, then an emulated roll drains it. The roll's
-// attributed share must match the roll timed alone (synchronized before and after) over the
-// unobserved pass, within 5 percentage points; without the drain in the observer, the queued
-// products would be charged to the roll.
+// attributed share (both ways of observing) must match the roll timed alone (synchronized
+// before and after) over the unobserved pass, within 5 percentage points; without the drain,
+// the queued products would be charged to the roll.
 TEST_F(CudaWorkload, EmulatedOpShareMatchesThatOpTimedAlone) {
   at::manual_seed(0);
   const auto a = (at::randn({2048, 2048}) / 45.0).to(cuda_);
@@ -406,26 +445,31 @@ TEST_F(CudaWorkload, EmulatedOpShareMatchesThatOpTimedAlone) {
   };
   EmulationScope scope({"aten::roll"}, c10::DispatchKey::CUDA);
   for (int i = 0; i < 3; ++i) time_pass(cuda_, pass);
+  constexpr int kRounds = 15;
   std::vector<double> roll_us, pass_us;
-  AttributionTotals totals;
+  AttributionTotals kernels, rf;
   double drain_us = 0;
-  for (int i = 0; i < 15; ++i) {
+  for (int i = 0; i < kRounds; ++i) {
     pass_us.push_back(time_pass(cuda_, pass));
     natives();
     roll_us.push_back(time_pass(cuda_, roll));  // the products are done before the roll starts
-    const auto p = observe_pass(cuda_, pass);
-    totals.add(p);
+    const auto p = observe_pass(cuda_, pass, Observation::kFallbackKernels);
+    kernels.add(p);
     for (const auto& f : p.timeline.fallbacks) drain_us += f.drain_us;
+    rf.add(observe_pass(cuda_, pass, Observation::kRecordFunction));
   }
   const double measured_pct = 100.0 * median(roll_us) / median(pass_us);
-  const auto by_op = totals.by_op();
-  ASSERT_EQ(by_op.size(), 1u);
-  EXPECT_EQ(by_op[0].first, "aten::roll");
-  EXPECT_NEAR(by_op[0].second, measured_pct, 5.0)
-      << "roll alone " << median(roll_us) << " us, pass " << median(pass_us) << " us";
+  for (const auto* t : {&kernels, &rf}) {
+    const auto by_op = t->by_op();
+    ASSERT_EQ(by_op.size(), 1u);
+    EXPECT_EQ(by_op[0].first, "aten::roll");
+    EXPECT_NEAR(by_op[0].second, measured_pct, 5.0)
+        << "roll alone " << median(roll_us) << " us, pass " << median(pass_us) << " us";
+  }
   EXPECT_GT(drain_us, 0) << "the drain waited for the queued products";
-  std::cout << "[ info ] roll: attributed " << by_op[0].second << "%, measured alone " << measured_pct
-            << "%; drained " << drain_us / 15 << " us per pass; overhead pass " << median(pass_us) << " us\n";
+  std::cout << "[ info ] roll share: fallback kernels " << kernels.fallback_pct() << "%, RecordFunction "
+            << rf.fallback_pct() << "%, timed alone " << measured_pct << "% (roll " << median(roll_us)
+            << " us, pass " << median(pass_us) << " us); drained " << drain_us / kRounds << " us per pass\n";
 }
 
 TEST_F(CudaWorkload, TinyEmulatedReportsFallbacksAndTheEmulatedOps) {
