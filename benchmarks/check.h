@@ -12,7 +12,7 @@ namespace mpsfb {
 
 enum class Check {
   kClose,   // allclose with the dtype's tolerances (exact for integers and bool)
-  kRandom,  // random ops: same shape and dtype, finite, and matching mean and spread
+  kRandom,  // random ops: same shape and dtype, finite, and the same distribution (two-sample KS test)
 };
 
 struct Tolerance {

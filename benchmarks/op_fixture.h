@@ -69,20 +69,30 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls);
 
 template <class Trait>
 struct OpFixture {
-  static void run(benchmark::State& state, const Case& c) {
-    static const OpCalls calls{&Trait::make, &Trait::call, Trait::kCheck, Trait::kTolScale};
-    run_case(state, c, calls);
+  static const OpCalls& calls() {
+    static const OpCalls c{&Trait::make, &Trait::call, Trait::kCheck, Trait::kTolScale};
+    return c;
   }
+  static void run(benchmark::State& state, const Case& c) { run_case(state, c, calls()); }
 };
 
-using CaseFn = void (*)(benchmark::State&, const Case&);
-
-// Op name ("aten::roll", with overload if any) -> fixture. The generic, args-driven
-// fixture registers under kGenericFixture.
+// Op name ("aten::roll", with overload if any) -> its trait's calls; the suite runs them
+// through run_case, tests call make/call directly. The generic, args-driven fixture
+// registers under kGenericFixture.
 inline constexpr const char* kGenericFixture = "<generic>";
-bool register_op(const char* op, CaseFn fn);
-CaseFn find_op(const std::string& op);
+bool register_op(const char* op, const OpCalls& calls);
+const OpCalls* find_op(const std::string& op);  // nullptr when no trait registered `op`
 std::vector<std::string> registered_ops();
+
+// Checks an entry's `args:` against the op's schema at load time; the generic fixture
+// registers it (the harness does not depend on fixtures). Problems come back with their
+// own file:line:column.
+using ArgsChecker = std::vector<std::string> (*)(const OpTarget&, const c10::FunctionSchema&);
+bool register_args_checker(ArgsChecker checker);
+ArgsChecker find_args_checker();
+
+// Frees the inputs the runner keeps for the case it ran last (after a run of the suite).
+void release_case_inputs();
 
 // The case's own tensor: its shape and dtype, filled by `init` (see docs/targets-format.md).
 at::Tensor input(const Case& c, Init init = Init::kRandn);
@@ -96,4 +106,4 @@ at::Tensor make_tensor(const std::vector<int64_t>& shape, at::ScalarType dtype, 
 // Registers an op trait; put it right under the trait's definition.
 #define MPSFB_REGISTER_OP(Trait)                                                 \
   [[maybe_unused]] static const bool MPSFB_CONCAT(mpsfb_registered_, __LINE__) = \
-      ::mpsfb::register_op(Trait::kOp, &::mpsfb::OpFixture<Trait>::run)
+      ::mpsfb::register_op(Trait::kOp, ::mpsfb::OpFixture<Trait>::calls())

@@ -8,22 +8,31 @@
 namespace mpsfb {
 namespace {
 
-std::map<std::string, CaseFn>& registry() {
-  static std::map<std::string, CaseFn> ops;  // built during static init, read-only after
+std::map<std::string, OpCalls>& registry() {
+  static std::map<std::string, OpCalls> ops;  // built during static init, read-only after
   return ops;
 }
 
+ArgsChecker g_args_checker = nullptr;
+
 }  // namespace
 
-bool register_op(const char* op, CaseFn fn) {
-  if (!registry().emplace(op, fn).second) throw std::logic_error(std::string("op registered twice: ") + op);
+bool register_op(const char* op, const OpCalls& calls) {
+  if (!registry().emplace(op, calls).second) throw std::logic_error(std::string("op registered twice: ") + op);
   return true;
 }
 
-CaseFn find_op(const std::string& op) {
+const OpCalls* find_op(const std::string& op) {
   auto it = registry().find(op);
-  return it == registry().end() ? nullptr : it->second;
+  return it == registry().end() ? nullptr : &it->second;
 }
+
+bool register_args_checker(ArgsChecker checker) {
+  g_args_checker = checker;
+  return true;
+}
+
+ArgsChecker find_args_checker() { return g_args_checker; }
 
 std::vector<std::string> registered_ops() {
   std::vector<std::string> out;

@@ -183,6 +183,8 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& calls) {
 
 }  // namespace
 
+void release_case_inputs() { g_prepared.reset(); }
+
 void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
   if (!g_prepared || g_prepared->c != &c) {
     g_prepared.reset();  // free the previous case's tensors first

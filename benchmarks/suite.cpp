@@ -116,6 +116,8 @@ OpChecker make_op_checker() {
     if (t.needs_fixture) return problems;
     if (t.args) {
       if (!find_op(kGenericFixture)) problems.push_back("args: given but the generic fixture is not built in");
+      if (auto check_args = find_args_checker())
+        for (auto& p : check_args(t, find_schema(t.op)->schema())) problems.push_back(p);
     } else if (!find_op(t.op)) {
       problems.push_back("op without fixture: no C++ trait is registered for '" + t.op +
                          "' and it has no args: spec (expected: an args: list, a trait in fixtures/, "
@@ -145,27 +147,27 @@ size_t register_cases(const Targets& targets, const RunContext& ctx, std::deque<
   const std::string device = ctx.device.is_cuda() ? "cuda" : ctx.device.str();
   for (const auto& t : targets.ops) {
     const auto handle = find_schema(t.op);
-    CaseFn fn = nullptr;
+    const OpCalls* calls = nullptr;
     std::string skip;
     if (!handle)
       skip = "unavailable in this build: " + t.op + " is not registered (requires " + t.requires_lib + ")";
     else if (t.needs_fixture)
       skip = "needs a fixture: " + t.op + " has no C++ trait or args: spec yet (docs/adding-an-op.md)";
     else
-      fn = find_op(t.args ? kGenericFixture : t.op);
+      calls = find_op(t.args ? kGenericFixture : t.op);
     for (const auto& shape : t.shapes) {
       for (const auto dtype : t.dtypes) {
         const std::string name = case_name(t.op, shape, dtype, device);
         // The row is registered either way, so a case that cannot run is visible in the report.
         const Case* c = nullptr;
-        if (fn) {
+        if (calls) {
           cases.push_back(Case{&t, *handle, shape, dtype, &ctx});
           c = &cases.back();
         }
         benchmark::RegisterBenchmark(name.c_str(),
-                                     [fn, c, skip](benchmark::State& s) {
-                                       if (fn)
-                                         fn(s, *c);
+                                     [calls, c, skip](benchmark::State& s) {
+                                       if (calls)
+                                         run_case(s, *c, *calls);
                                        else
                                          s.SkipWithError(skip.c_str());
                                      })
@@ -225,6 +227,7 @@ int run_main(int argc, char** argv) {
     std::cerr << "mps_benchmarks: " << n << " cases from " << targets.ops.size() << " ops in " << targets.path
               << "\n";
     benchmark::RunSpecifiedBenchmarks();
+    release_case_inputs();
     benchmark::Shutdown();
     return 0;
   } catch (const TargetsError& e) {

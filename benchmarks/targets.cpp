@@ -382,7 +382,12 @@ Targets parse_targets(const std::string& text, const std::string& path, const Lo
       if (!t || t->op.empty()) continue;
       if (!seen.insert(t->op).second) dec.problem(t->mark, "op '" + t->op + "' is listed twice");
       if (check)
-        for (const auto& p : check(*t)) dec.problem(t->mark, p);
+        for (const auto& p : check(*t)) {
+          if (p.rfind(path + ":", 0) == 0)
+            dec.problems().push_back(p);  // already at its own position (an args: item)
+          else
+            dec.problem(t->mark, p);
+        }
       targets.ops.push_back(std::move(*t));
     }
   }

@@ -5,7 +5,6 @@
 #include "op_fixture.h"
 #include "paths.h"
 #include "suite.h"
-#include "trait_calls.h"
 
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -165,9 +164,9 @@ TEST(SeedFixtures, OutputMatchesReference) {
   for (const auto& t : seed().ops) {
     const auto handle = handle_of(t.op);
     if (!handle) continue;  // requires: a library this build lacks
-    const OpCalls* calls = find_trait_calls(t.args ? kGenericFixture : t.op);
+    const OpCalls* calls = find_op(t.args ? kGenericFixture : t.op);
     if (!calls) {
-      failed.push_back(t.op + ": no trait registered with MPSFB_REGISTER_TRAIT (fixtures/trait_calls.h)");
+      failed.push_back(t.op + ": no trait registered with MPSFB_REGISTER_OP");
       continue;
     }
     auto shape = t.shapes.front();

@@ -5,7 +5,6 @@
 #include "op_fixture.h"
 #include "paths.h"
 #include "suite.h"
-#include "trait_calls.h"
 
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -49,7 +48,7 @@ std::string mark_of(const std::string& path, const std::string& anchor, const st
 }
 
 const OpCalls& generic() {
-  const OpCalls* calls = find_trait_calls(kGenericFixture);
+  const OpCalls* calls = find_op(kGenericFixture);
   if (!calls) throw std::runtime_error("the generic fixture is not registered");
   return *calls;
 }

@@ -208,6 +208,19 @@ ops:
   EXPECT_TRUE(has_problem(p, "t.yaml:10:14", "int argument is not an integer"));
 }
 
+TEST(Targets, ArgsSpecIsCheckedAgainstTheSchemaBeforeAnythingRuns) {
+  const auto p = problems_of(R"(version: 1
+ops:
+  - op: aten::lerp.Scalar_out
+    shapes: [[4]]
+    dtypes: [f32]
+    args:
+      - self
+      - int: 2
+)");
+  EXPECT_TRUE(has_problem(p, "t.yaml:8:9", "('end') of aten::lerp.Scalar_out is Tensor, the spec gives an int"));
+}
+
 TEST(Targets, MissingFileIsAnError) {
   try {
     load_targets("/nonexistent/targets.yaml");
