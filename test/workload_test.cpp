@@ -256,8 +256,8 @@ TEST(Attribution, FallbackKernelsAloneGiveTheSameShareWithoutTouchingOtherOps) {
   EXPECT_NEAR(kernels.totals.fallback_pct(), kernels.true_pct(), kTolMeasured);
   EXPECT_NEAR(kernels.totals.fallback_pct(), 75.0, kTolNominal);
   const auto rf = observe(pass);
-  EXPECT_NEAR(rf.totals.fallback_pct(), kernels.totals.fallback_pct(), kTolNominal)
-      << "RecordFunction sees the routed op fall back (its _to_cpu) with the same share";
+  EXPECT_NEAR(rf.totals.fallback_pct(), rf.true_pct(), kTolMeasured)
+      << "RecordFunction sees the routed op fall back (its _to_cpu), with the same share";
   EXPECT_DOUBLE_EQ(rf.totals.fallbacks_per_pass(), kernels.totals.fallbacks_per_pass());
 }
 
@@ -428,9 +428,10 @@ class CudaWorkload : public ::testing::Test {
 };
 
 // Native matrix products queue ~1 ms of GPU work, then an emulated roll drains it. The roll's
-// attributed share (both ways of observing) must match the roll timed alone (synchronized
-// before and after) over the unobserved pass, within 5 percentage points; without the drain,
-// the queued products would be charged to the roll.
+// attributed share of a pass (median over passes, both ways of observing) must match the roll
+// timed alone (synchronized before and after) over the unobserved pass (medians), within 5
+// percentage points; without the drain, the queued products would be charged to the roll.
+// Medians on both sides: one slow CPU roll in a ratio of sums would move it by several points.
 TEST_F(CudaWorkload, EmulatedOpShareMatchesThatOpTimedAlone) {
   at::manual_seed(0);
   const auto a = (at::randn({2048, 2048}) / 45.0).to(cuda_);
@@ -445,31 +446,36 @@ TEST_F(CudaWorkload, EmulatedOpShareMatchesThatOpTimedAlone) {
   };
   EmulationScope scope({"aten::roll"}, c10::DispatchKey::CUDA);
   for (int i = 0; i < 3; ++i) time_pass(cuda_, pass);
-  constexpr int kRounds = 15;
-  std::vector<double> roll_us, pass_us;
-  AttributionTotals kernels, rf;
+  constexpr int kRounds = 21;
+  std::vector<double> roll_us, pass_us, kernels_pct, rf_pct;
   double drain_us = 0;
+  const auto share = [](const ObservedPass& p) {
+    double us = 0;
+    for (const auto& f : p.timeline.fallbacks) {
+      EXPECT_EQ(f.op, "aten::roll");
+      us += f.us;
+    }
+    return 100.0 * us / p.pass_us;
+  };
   for (int i = 0; i < kRounds; ++i) {
     pass_us.push_back(time_pass(cuda_, pass));
     natives();
     roll_us.push_back(time_pass(cuda_, roll));  // the products are done before the roll starts
     const auto p = observe_pass(cuda_, pass, Observation::kFallbackKernels);
-    kernels.add(p);
-    for (const auto& f : p.timeline.fallbacks) drain_us += f.drain_us;
-    rf.add(observe_pass(cuda_, pass, Observation::kRecordFunction));
+    ASSERT_EQ(p.timeline.fallbacks.size(), 1u);
+    drain_us += p.timeline.fallbacks[0].drain_us;
+    kernels_pct.push_back(share(p));
+    const auto q = observe_pass(cuda_, pass, Observation::kRecordFunction);
+    ASSERT_EQ(q.timeline.fallbacks.size(), 1u);
+    rf_pct.push_back(share(q));
   }
   const double measured_pct = 100.0 * median(roll_us) / median(pass_us);
-  for (const auto* t : {&kernels, &rf}) {
-    const auto by_op = t->by_op();
-    ASSERT_EQ(by_op.size(), 1u);
-    EXPECT_EQ(by_op[0].first, "aten::roll");
-    EXPECT_NEAR(by_op[0].second, measured_pct, 5.0)
-        << "roll alone " << median(roll_us) << " us, pass " << median(pass_us) << " us";
-  }
+  EXPECT_NEAR(median(kernels_pct), measured_pct, 5.0) << "fallback kernels";
+  EXPECT_NEAR(median(rf_pct), measured_pct, 5.0) << "RecordFunction";
   EXPECT_GT(drain_us, 0) << "the drain waited for the queued products";
-  std::cout << "[ info ] roll share: fallback kernels " << kernels.fallback_pct() << "%, RecordFunction "
-            << rf.fallback_pct() << "%, timed alone " << measured_pct << "% (roll " << median(roll_us)
-            << " us, pass " << median(pass_us) << " us); drained " << drain_us / kRounds << " us per pass\n";
+  std::cout << "[ info ] roll share: fallback kernels " << median(kernels_pct) << "%, RecordFunction "
+            << median(rf_pct) << "%, timed alone " << measured_pct << "% (roll " << median(roll_us) << " us, pass "
+            << median(pass_us) << " us); drained " << drain_us / kRounds << " us per pass\n";
 }
 
 TEST_F(CudaWorkload, TinyEmulatedReportsFallbacksAndTheEmulatedOps) {
