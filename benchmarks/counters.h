@@ -17,7 +17,7 @@ inline constexpr const char* kCpuUs = "cpu_us";          // op on CPU tensors
 inline constexpr const char* kDevUs = "dev_us";          // op on device tensors, through the fallback if it falls back
 inline constexpr const char* kNativeUs = "native_us";    // the device's native kernel (--fallback=emulate only)
 inline constexpr const char* kPenalty = "penalty";       // dev_us / cpu_us
-inline constexpr const char* kOverheadUs = "overhead_us";  // dev_us - cpu_us
+inline constexpr const char* kOverheadUs = "overhead_us";  // dev - cpu: median of the paired per-iteration differences
 inline constexpr const char* kFloorUs = "floor_us";      // bytes_in/d2h_bw + bytes_out/h2d_bw + empty sync time
 inline constexpr const char* kCopyEfficiency = "copy_efficiency";  // floor_us / overhead_us (1 = copies explain it all)
 inline constexpr const char* kFallback = "fallback";     // 1 if any op in the call ran through the CPU fallback
@@ -33,6 +33,9 @@ struct CaseTimes {
   double cpu_us = 0;
   std::optional<double> dev_us;     // absent on --device=cpu
   std::optional<double> native_us;  // present with --fallback=emulate
+  // Median of (dev - cpu) over the interleaved iterations: pairs cancel drift that the
+  // difference of two medians keeps. Absent: the difference of the medians is used.
+  std::optional<double> paired_overhead_us;
 };
 
 // Copy cost model measured once at start (see device.h).
@@ -50,7 +53,7 @@ inline Derived derive(const CaseTimes& t, double bytes_in, double bytes_out, con
   Derived d;
   if (!t.dev_us) return d;
   if (t.cpu_us > 0) d.penalty = *t.dev_us / t.cpu_us;
-  d.overhead_us = *t.dev_us - t.cpu_us;
+  d.overhead_us = t.paired_overhead_us ? *t.paired_overhead_us : *t.dev_us - t.cpu_us;
   if (copy && copy->h2d_bytes_per_us > 0 && copy->d2h_bytes_per_us > 0) {
     d.floor_us = bytes_in / copy->d2h_bytes_per_us + bytes_out / copy->h2d_bytes_per_us + copy->sync_us;
     if (*d.overhead_us > 0) d.copy_efficiency = *d.floor_us / *d.overhead_us;

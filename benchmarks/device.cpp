@@ -7,6 +7,7 @@
 #include <torch/mps.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <stdexcept>
@@ -100,31 +101,36 @@ void synchronize(const c10::Device& device) {
     torch::mps::synchronize();
 }
 
-counters::CopyModel measure_copy_model(const c10::Device& device, int64_t bytes, int reps) {
+counters::CopyModel measure_copy_model(const c10::Device& device, int64_t max_bytes, int reps) {
   counters::CopyModel model;
   if (device.is_cpu()) return model;
-  // Both ends are allocated and touched first: a fresh host buffer would time page faults,
-  // not the copy, and the floor must be a lower bound.
-  auto host = at::rand({bytes / 4}, at::kFloat);
-  auto dev = host.to(device);
-  synchronize(device);
-  std::vector<double> h2d, d2h, sync;
-  for (int i = 0; i < reps; ++i) {
-    auto t0 = Clock::now();
-    dev.copy_(host);
+  // The floor must be a lower bound for every tensor size, and pageable copies do not run
+  // at one speed: small ones stage through pinned buffers differently from large ones. Time
+  // several sizes and keep the best bandwidth each way. Both ends are allocated and touched
+  // first, or the time would go to page faults rather than the copy.
+  for (int64_t bytes = max_bytes >> 6; bytes <= max_bytes; bytes <<= 2) {
+    auto host = at::rand({bytes / 4}, at::kFloat);
+    auto dev = host.to(device);
     synchronize(device);
-    h2d.push_back(us_since(t0));
-    t0 = Clock::now();
-    host.copy_(dev);  // blocking: the destination is pageable host memory
-    d2h.push_back(us_since(t0));
+    std::vector<double> h2d, d2h;
+    for (int i = 0; i < reps; ++i) {
+      auto t0 = Clock::now();
+      dev.copy_(host);
+      synchronize(device);
+      h2d.push_back(us_since(t0));
+      t0 = Clock::now();
+      host.copy_(dev);  // blocking: the destination is pageable host memory
+      d2h.push_back(us_since(t0));
+    }
+    model.h2d_bytes_per_us = std::max(model.h2d_bytes_per_us, static_cast<double>(bytes) / median(h2d));
+    model.d2h_bytes_per_us = std::max(model.d2h_bytes_per_us, static_cast<double>(bytes) / median(d2h));
   }
+  std::vector<double> sync;
   for (int i = 0; i < 20 * reps; ++i) {
     auto t0 = Clock::now();
     synchronize(device);
     sync.push_back(us_since(t0));
   }
-  model.h2d_bytes_per_us = static_cast<double>(bytes) / median(h2d);
-  model.d2h_bytes_per_us = static_cast<double>(bytes) / median(d2h);
   model.sync_us = median(sync);
   return model;
 }

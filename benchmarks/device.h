@@ -18,9 +18,10 @@ bool mps_available();
 // Blocks until all queued work on the device has finished; a no-op for CPU.
 void synchronize(const c10::Device& device);
 
-// Median host->device and device->host bandwidth of `bytes`-sized copies to and from
-// pageable host memory (what the fallback uses), and the median empty synchronize.
-counters::CopyModel measure_copy_model(const c10::Device& device, int64_t bytes = int64_t{64} << 20, int reps = 15);
+// Host->device and device->host bandwidth of copies to and from pageable host memory (what
+// the fallback uses): the best over sizes from max_bytes/64 to max_bytes of each size's
+// median; and the median empty synchronize.
+counters::CopyModel measure_copy_model(const c10::Device& device, int64_t max_bytes = int64_t{64} << 20, int reps = 15);
 
 // Human-readable names for the JSON context.
 std::string device_name(const c10::Device& device);

@@ -244,7 +244,12 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
 
   counters::CaseTimes t;
   t.cpu_us = median(cpu_us);
-  if (!dev_us.empty()) t.dev_us = median(dev_us);
+  if (!dev_us.empty()) {
+    t.dev_us = median(dev_us);
+    std::vector<double> paired(dev_us.size());
+    for (size_t i = 0; i < dev_us.size(); ++i) paired[i] = dev_us[i] - cpu_us[i];
+    t.paired_overhead_us = median(std::move(paired));
+  }
   if (!native_us.empty()) t.native_us = median(native_us);
   const auto d = counters::derive(t, p.bytes_in, p.bytes_out, on_device ? &c.ctx->copy : nullptr);
   counters::set(state, counters::kCpuUs, t.cpu_us);

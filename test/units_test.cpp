@@ -46,7 +46,7 @@ TEST(Stats, Median) {
 
 TEST(Counters, DerivedFromMedians) {
   counters::CopyModel copy{/*h2d_bytes_per_us=*/1000, /*d2h_bytes_per_us=*/500, /*sync_us=*/10};
-  counters::CaseTimes t{/*cpu_us=*/100, /*dev_us=*/400, std::nullopt};
+  counters::CaseTimes t{/*cpu_us=*/100, /*dev_us=*/400, std::nullopt, std::nullopt};
   const auto d = counters::derive(t, /*bytes_in=*/50000, /*bytes_out=*/20000, &copy);
   EXPECT_DOUBLE_EQ(*d.penalty, 4.0);
   EXPECT_DOUBLE_EQ(*d.overhead_us, 300.0);
@@ -55,13 +55,23 @@ TEST(Counters, DerivedFromMedians) {
   EXPECT_DOUBLE_EQ(*d.copy_efficiency, 130.0 / 300.0);
 }
 
+TEST(Counters, OverheadIsThePairedMedianWhenThereIsOne) {
+  // Interleaved samples: cpu 100, 300, 110; dev 150, 340, 170 -> paired differences 50, 40,
+  // 60 (median 50), while the medians' difference is 170 - 110 = 60.
+  counters::CopyModel copy{1000, 1000, 0};
+  const auto d = counters::derive({110, 170.0, std::nullopt, 50.0}, 10000, 10000, &copy);
+  EXPECT_DOUBLE_EQ(*d.overhead_us, 50);
+  EXPECT_DOUBLE_EQ(*d.penalty, 170.0 / 110.0);
+  EXPECT_DOUBLE_EQ(*d.copy_efficiency, 20.0 / 50.0);
+}
+
 TEST(Counters, UndefinedCountersAreLeftOut) {
   // No device: only cpu_us exists.
-  const auto none = counters::derive({100, std::nullopt, std::nullopt}, 1, 1, nullptr);
+  const auto none = counters::derive({100, std::nullopt, std::nullopt, std::nullopt}, 1, 1, nullptr);
   EXPECT_FALSE(none.penalty || none.overhead_us || none.floor_us || none.copy_efficiency);
   // Device faster than CPU: the overhead is negative, so no copy efficiency.
   counters::CopyModel copy{1000, 1000, 5};
-  const auto faster = counters::derive({100, 20.0, std::nullopt}, 1000, 1000, &copy);
+  const auto faster = counters::derive({100, 20.0, std::nullopt, std::nullopt}, 1000, 1000, &copy);
   EXPECT_DOUBLE_EQ(*faster.penalty, 0.2);
   EXPECT_DOUBLE_EQ(*faster.overhead_us, -80);
   EXPECT_TRUE(faster.floor_us);
