@@ -93,17 +93,21 @@ def penalty_by_op(plt, rows):
     title = "Penalty by op (dev_us / cpu_us)"
     if not by_op:
         return empty_plot(plt, title, "No case ran on a device: the penalty needs a run on mps or cuda.")
-    ops = sorted(by_op, key=lambda op: (-sorted(by_op[op])[len(by_op[op]) // 2], op))
-    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(ops) + 2), 4.5))
+    # Worst first, top to bottom; one row per op so dozens of ops stay readable.
+    ops = sorted(by_op, key=lambda op: (sorted(by_op[op])[len(by_op[op]) // 2], op))
+    fig, ax = plt.subplots(figsize=(8, max(3, 0.28 * len(ops) + 1.2)))
     data = [by_op[op] for op in ops]
-    ax.boxplot(data, showfliers=False)
+    try:
+        ax.boxplot(data, orientation="horizontal", showfliers=False)  # matplotlib >= 3.10
+    except TypeError:
+        ax.boxplot(data, vert=False, showfliers=False)
     for i, values in enumerate(data, start=1):
-        ax.scatter([i] * len(values), values, s=14, alpha=0.7, zorder=3)
-    ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
-    ax.set_yscale("log")
-    ax.set_ylabel("penalty (×, log scale)")
-    ax.set_xticks(range(1, len(ops) + 1))
-    ax.set_xticklabels(ops, rotation=30, ha="right", fontsize=8)
+        ax.scatter(values, [i] * len(values), s=12, alpha=0.7, zorder=3)
+    ax.axvline(1.0, color="gray", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("penalty (×, log scale; 1 = as fast as the CPU)")
+    ax.set_yticks(range(1, len(ops) + 1))
+    ax.set_yticklabels(ops, fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     return fig
