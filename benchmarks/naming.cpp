@@ -11,6 +11,8 @@ std::string shape_str(const std::vector<int64_t>& shape) {
   return out;
 }
 
+std::string device_segment(const c10::Device& d) { return d.is_cuda() ? "cuda" : d.str(); }
+
 std::string case_name(const std::string& op, const std::vector<int64_t>& shape, at::ScalarType dtype,
                       const std::string& device) {
   return "op:" + op + "/shape:" + shape_str(shape) + "/dtype:" + dtype_name(dtype) + "/device:" + device;

@@ -91,6 +91,10 @@ using ArgsChecker = std::vector<std::string> (*)(const OpTarget&, const c10::Fun
 bool register_args_checker(ArgsChecker checker);
 ArgsChecker find_args_checker();
 
+// Deep copies of the stack's tensors (also inside lists) on `device`; other values are
+// shared. Each probe call of an in-place op starts from the inputs as made.
+Stack copy_stack(const Stack& in, const c10::Device& device);
+
 // Frees the inputs the runner keeps for the case it ran last (after a run of the suite).
 void release_case_inputs();
 

@@ -4,6 +4,7 @@
 #include "fallback.h"
 #include "op_fixture.h"
 #include "stats.h"
+#include "text.h"
 
 #include <ATen/ATen.h>
 
@@ -18,32 +19,6 @@ using Clock = std::chrono::steady_clock;
 
 double us_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::micro>(b - a).count();
-}
-
-// Copies (deep) of the tensors in a stack, on `device`; other values are shared.
-Stack copy_stack(const Stack& in, const c10::Device& device) {
-  Stack out;
-  out.reserve(in.size());
-  for (const auto& v : in) {
-    if (v.isTensor()) {
-      const auto& t = v.toTensor();
-      out.emplace_back(t.defined() ? t.to(device, /*non_blocking=*/false, /*copy=*/true) : t);
-    } else if (v.isTensorList()) {
-      std::vector<at::Tensor> ts;
-      for (const auto& t : v.toTensorVector()) ts.push_back(t.to(device, false, true));
-      out.emplace_back(c10::List<at::Tensor>(ts));
-    } else if (v.isOptionalTensorList()) {
-      c10::List<std::optional<at::Tensor>> ts;
-      for (const auto& t : v.toOptionalTensorList()) {
-        std::optional<at::Tensor> ot = t;
-        ts.push_back(ot ? std::optional<at::Tensor>(ot->to(device, false, true)) : std::nullopt);
-      }
-      out.emplace_back(ts);
-    } else {
-      out.push_back(v);
-    }
-  }
-  return out;
 }
 
 double nbytes(const std::vector<at::Tensor>& ts) {
@@ -63,25 +38,6 @@ double stack_nbytes(const Stack& s) {
         if (ot && ot->defined()) n += static_cast<double>(ot->nbytes());
       }
   return n;
-}
-
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
-// The message torch gives, without the C++ backtrace, on one line.
-std::string torch_message(const std::exception& e) {
-  std::string msg;
-  if (auto* ce = dynamic_cast<const c10::Error*>(&e))
-    msg = ce->what_without_backtrace();
-  else
-    msg = e.what();
-  for (auto& ch : msg)
-    if (ch == '\n') ch = ' ';
-  if (msg.size() > 400) msg = msg.substr(0, 400) + "...";
-  return msg;
 }
 
 // A case's inputs and probe results, kept while Google Benchmark calls the case again
@@ -176,12 +132,37 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& calls) {
   } catch (const std::exception& e) {
     p->cpu_args.clear();
     p->dev_args.clear();
-    p->error = torch_message(e);
+    p->error = one_line(torch_message(e), 400);
   }
   return p;
 }
 
 }  // namespace
+
+Stack copy_stack(const Stack& in, const c10::Device& device) {
+  Stack out;
+  out.reserve(in.size());
+  for (const auto& v : in) {
+    if (v.isTensor()) {
+      const auto& t = v.toTensor();
+      out.emplace_back(t.defined() ? t.to(device, /*non_blocking=*/false, /*copy=*/true) : t);
+    } else if (v.isTensorList()) {
+      std::vector<at::Tensor> ts;
+      for (const auto& t : v.toTensorVector()) ts.push_back(t.to(device, false, true));
+      out.emplace_back(c10::List<at::Tensor>(ts));
+    } else if (v.isOptionalTensorList()) {
+      c10::List<std::optional<at::Tensor>> ts;
+      for (const auto& t : v.toOptionalTensorList()) {
+        std::optional<at::Tensor> ot = t;
+        ts.push_back(ot ? std::optional<at::Tensor>(ot->to(device, false, true)) : std::nullopt);
+      }
+      out.emplace_back(ts);
+    } else {
+      out.push_back(v);
+    }
+  }
+  return out;
+}
 
 void release_case_inputs() { g_prepared.reset(); }
 
@@ -236,7 +217,7 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
       state.SetIterationTime(dev_us.back() * 1e-6);
     }
   } catch (const std::exception& e) {
-    g_prepared->error = torch_message(e);
+    g_prepared->error = one_line(torch_message(e), 400);
     state.SkipWithError(g_prepared->error.c_str());
     return;
   }

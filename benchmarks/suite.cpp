@@ -144,7 +144,7 @@ std::string resolve_targets_path(const std::string& requested, std::string* note
 
 size_t register_cases(const Targets& targets, const RunContext& ctx, std::deque<Case>& cases) {
   size_t n = 0;
-  const std::string device = ctx.device.is_cuda() ? "cuda" : ctx.device.str();
+  const std::string device = device_segment(ctx.device);
   for (const auto& t : targets.ops) {
     const auto handle = find_schema(t.op);
     const OpCalls* calls = nullptr;

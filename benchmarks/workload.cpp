@@ -8,6 +8,7 @@
 #include "naming.h"
 #include "stats.h"
 #include "suite.h"
+#include "text.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
@@ -35,23 +36,6 @@ constexpr size_t kTopFallbackOps = 5;
 constexpr int kWarmupPasses = 3;
 constexpr int kMappingPasses = 5;
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
-// torch's message without the C++ backtrace (a TorchScript error keeps its script traceback).
-std::string torch_message(const std::exception& e) {
-  std::string msg;
-  if (auto* ce = dynamic_cast<const c10::Error*>(&e))
-    msg = ce->what_without_backtrace();
-  else
-    msg = e.what();
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  return msg;
-}
-
 // The error itself from a TorchScript failure: its last "SomethingError: ..." line onwards,
 // without the interpreter's traceback (whole message if it has no such line).
 std::string script_error(const std::string& msg) {
@@ -63,14 +47,6 @@ std::string script_error(const std::string& msg) {
 }
 
 // On one line, at most 1000 characters.
-std::string one_line(std::string s) {
-  for (auto& ch : s)
-    if (ch == '\n') ch = ' ';
-  if (s.size() > 1000) s = s.substr(0, 1000) + "...";
-  return s;
-}
-
-std::string device_segment(const c10::Device& d) { return d.is_cuda() ? "cuda" : d.str(); }
 
 c10::DispatchKey device_key(const c10::Device& d) {
   return d.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::MPS;

@@ -1,43 +1,22 @@
 // mps_benchmarks end to end, as a user runs it: real process, real targets files, real JSON.
-#include "paths.h"
+#include "run_binary.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <sys/wait.h>
 #include <torch/cuda.h>
 
 namespace {
 
 namespace fs = std::filesystem;
+using mpsfb::testing::run_mps_benchmarks;
 
-struct Run {
-  int rc;
-  std::string output;  // stdout and stderr
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(MPSFB_BINARY_DIR) + "/mps_benchmarks " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = p ? pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string data(const char* name) { return std::string(MPSFB_SOURCE_DIR) + "/test/data/" + name; }
-
-fs::path temp_json(const char* name) {
-  const auto p = fs::temp_directory_path() / (std::string("mpsfb_e2e_") + name + ".json");
-  fs::remove(p);
-  return p;
-}
+std::string data(const char* name) { return mpsfb::testing::data_path(name); }
+fs::path temp_json(const char* name) { return mpsfb::testing::fresh_temp_path(std::string("mpsfb_e2e_") + name + ".json"); }
+mpsfb::testing::Run run(const std::string& args) { return run_mps_benchmarks(args); }
 
 const nlohmann::json* find(const nlohmann::json& benchmarks, const std::string& name) {
   for (const auto& b : benchmarks)

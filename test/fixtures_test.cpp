@@ -110,31 +110,6 @@ TEST(SeedCases, EveryCaseRunsOnCpu) {
   EXPECT_EQ(unavailable, unavailable_rows);
 }
 
-// Deep copies, so each call of an in-place op starts from the inputs as made.
-Stack copy_to(const Stack& in, const c10::Device& device) {
-  Stack out;
-  for (const auto& v : in) {
-    if (v.isTensor()) {
-      const auto& t = v.toTensor();
-      out.emplace_back(t.defined() ? t.to(device, /*non_blocking=*/false, /*copy=*/true) : t);
-    } else if (v.isTensorList()) {
-      std::vector<at::Tensor> ts;
-      for (const auto& t : v.toTensorVector()) ts.push_back(t.to(device, false, true));
-      out.emplace_back(c10::List<at::Tensor>(ts));
-    } else if (v.isOptionalTensorList()) {
-      c10::List<std::optional<at::Tensor>> ts;
-      for (const auto& t : v.toOptionalTensorList()) {
-        std::optional<at::Tensor> ot = t;
-        ts.push_back(ot ? std::optional<at::Tensor>(ot->to(device, false, true)) : std::nullopt);
-      }
-      out.emplace_back(ts);
-    } else {
-      out.push_back(v);
-    }
-  }
-  return out;
-}
-
 int64_t numel(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (auto d : shape) n *= d;
@@ -179,13 +154,13 @@ TEST(SeedFixtures, OutputMatchesReference) {
       try {
         at::manual_seed(0);
         const Stack args = calls->make(c);
-        auto a1 = copy_to(args, c10::kCPU), a2 = copy_to(args, c10::kCPU);
+        auto a1 = copy_stack(args, c10::kCPU), a2 = copy_stack(args, c10::kCPU);
         const auto expected = calls->call(c, a1);
         const auto again = calls->call(c, a2);
         if (auto r = compare_outputs(expected, again, calls->check, calls->tol_scale); r.mismatch)
           failed.push_back(name.str() + ": a second CPU call differs: " + *r.mismatch);
         if (device) {
-          auto d = copy_to(args, *device);
+          auto d = copy_stack(args, *device);
           const auto actual = calls->call(c, d);
           synchronize(*device);
           if (auto r = compare_outputs(expected, actual, calls->check, calls->tol_scale); r.mismatch)

@@ -9,6 +9,7 @@
 #include "device.h"
 #include "fallback.h"
 #include "paths.h"
+#include "run_binary.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -306,28 +307,10 @@ TEST(Attribution, TheTinyWorkloadRunsTheOpsItNames) {
 
 // ---- mps_benchmarks end to end ---------------------------------------------------------
 
-struct Run {
-  int rc;
-  std::string output;  // stdout and stderr
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(MPSFB_BINARY_DIR) + "/mps_benchmarks " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = p ? pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string data(const char* name) { return std::string(MPSFB_SOURCE_DIR) + "/test/data/" + name; }
-
-fs::path temp_json(const char* name) {
-  const auto p = fs::temp_directory_path() / (std::string("mpsfb_workload_") + name + ".json");
-  fs::remove(p);
-  return p;
-}
+using testing::Run;
+Run run(const std::string& args) { return testing::run_mps_benchmarks(args); }
+std::string data(const char* name) { return testing::data_path(name); }
+fs::path temp_json(const char* name) { return testing::fresh_temp_path(std::string("mpsfb_workload_") + name + ".json"); }
 
 // The one benchmark row of a --benchmark_out JSON file, read with regexes: the workload row's
 // keys occur nowhere else in the file. (No JSON library: the test links what every test links.)
