@@ -69,7 +69,11 @@ std::vector<std::string> emulated_ops(const Case& c) {
   return {c.target->op};
 }
 
-std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& calls) {
+std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
+  // The entry's check: and tol_scale: override the trait's.
+  OpCalls calls = trait_calls;
+  if (c.target->check) calls.check = *c.target->check;
+  if (c.target->tol_scale > 0) calls.tol_scale = c.target->tol_scale;
   auto p = std::make_unique<Prepared>();
   p->c = &c;
   const auto& dev = c.ctx->device;

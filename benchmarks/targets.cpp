@@ -265,7 +265,9 @@ class Decoder {
       problem(n, "ops entry is not a map", "- op: aten::name[.overload] with shapes, dtypes");
       return std::nullopt;
     }
-    check_keys(n, {"op", "shapes", "dtypes", "args", "emulate", "needs_fixture", "requires", "note", "demand"},
+    check_keys(n,
+               {"op", "shapes", "dtypes", "args", "emulate", "check", "tol_scale", "needs_fixture", "requires", "note",
+                "demand"},
                "ops entry");
     OpTarget t;
     t.mark = mark(n);
@@ -284,6 +286,22 @@ class Decoder {
     if (auto v = n["requires"]) t.requires_lib = string(v, "requires").value_or("");
     if (auto v = n["note"]) t.note = string(v, "note").value_or("");
     if (auto v = n["emulate"]) t.emulate = strings(v, "emulate");
+    if (auto v = n["check"]) {
+      const std::string s = v.IsScalar() ? v.Scalar() : "";
+      if (s == "close")
+        t.check = Check::kClose;
+      else if (s == "random")
+        t.check = Check::kRandom;
+      else
+        problem(v, "unknown check '" + s + "'", "close or random");
+    }
+    if (auto v = n["tol_scale"]) {
+      auto f = scalar<double>(v, "tol_scale", "a positive number");
+      if (f && *f > 0)
+        t.tol_scale = *f;
+      else if (f)
+        problem(v, "tol_scale must be positive", "a positive number, e.g. 10");
+    }
     if (auto v = n["demand"]) t.demand = demand(v);
 
     const YAML::Node dtypes = n["dtypes"];

@@ -2,6 +2,8 @@
 // The format is documented in docs/targets-format.md.
 #pragma once
 
+#include "check.h"
+
 #include <c10/core/ScalarType.h>
 
 #include <cstdint>
@@ -57,6 +59,8 @@ struct OpTarget {
   std::vector<at::ScalarType> dtypes;
   std::optional<std::vector<ArgSpec>> args;  // generic fixture
   std::vector<std::string> emulate;          // ops to route through the fallback (default: op)
+  std::optional<Check> check;                // overrides the trait's (generic fixture: random ops)
+  double tol_scale = 0;                      // > 0: overrides the trait's tolerance scale
   bool needs_fixture = false;
   std::string requires_lib;  // "torchvision": its ops must be loaded
   std::string note;

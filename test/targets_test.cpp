@@ -79,7 +79,7 @@ TEST(Targets, YamlSyntaxErrorNamesLineAndColumn) {
 TEST(Targets, UnknownKeyListsTheAllowedOnes) {
   const auto p = problems_of("version: 1\nops:\n  - op: aten::roll\n    shape: [[4]]\n    dtypes: [f32]\n");
   EXPECT_TRUE(has_problem(p, "t.yaml:4:5", "unknown key 'shape' in ops entry"));
-  EXPECT_TRUE(has_problem(p, "t.yaml:4:5", "expected: one of args, demand, dtypes"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:5", "expected: one of args, check, demand, dtypes"));
   EXPECT_TRUE(has_problem(p, "t.yaml:3:5", "has no shapes"));
 }
 
@@ -219,6 +219,20 @@ ops:
       - int: 2
 )");
   EXPECT_TRUE(has_problem(p, "t.yaml:8:9", "('end') of aten::lerp.Scalar_out is Tensor, the spec gives an int"));
+}
+
+TEST(Targets, CheckAndToleranceOverrides) {
+  const auto t = parse_targets(
+      "version: 1\nops:\n  - op: aten::roll\n    shapes: [[4]]\n    dtypes: [f32]\n    check: random\n"
+      "    tol_scale: 12.5\n",
+      "t.yaml", {});
+  EXPECT_EQ(t.ops[0].check, Check::kRandom);
+  EXPECT_DOUBLE_EQ(t.ops[0].tol_scale, 12.5);
+  const auto p = problems_of(
+      "version: 1\nops:\n  - op: aten::roll\n    shapes: [[4]]\n    dtypes: [f32]\n    check: fuzzy\n"
+      "    tol_scale: -1\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:6:12", "unknown check 'fuzzy' (expected: close or random)"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:7:16", "tol_scale must be positive"));
 }
 
 TEST(Targets, MissingFileIsAnError) {

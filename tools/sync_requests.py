@@ -62,8 +62,8 @@ MAINTAINER_ASSOCIATIONS = frozenset({"MEMBER", "COLLABORATOR", "OWNER"})
 
 # Keys docs/targets-format.md allows; anything else is an error for the C++ loader.
 TOP_KEYS = ("version", "generated", "ops")
-ENTRY_KEYS = ("op", "shapes", "dtypes", "args", "emulate", "needs_fixture", "requires",
-              "note", "demand")
+ENTRY_KEYS = ("op", "shapes", "dtypes", "args", "emulate", "check", "tol_scale", "needs_fixture",
+              "requires", "note", "demand")
 DEMAND_KEYS = ("votes", "users", "thumbs_up", "first_request", "last_request", "issues",
                "links", "use_cases")
 
