@@ -26,18 +26,6 @@
 
 namespace mpsfb {
 
-namespace counters {
-// Workload counters besides kFallbackPct, kFallbackCallsPct and kTotalOps (counters.h).
-inline constexpr const char* kWallUs = "wall_us";          // median unobserved pass, device synced at both ends
-inline constexpr const char* kObservedUs = "observed_us";  // median observed pass (the one fallback_pct comes from)
-// median over iterations of 100 * (observed/unobserved - 1), the two passes of one iteration paired
-inline constexpr const char* kAttributionOverheadPct = "attribution_overhead_pct";
-inline constexpr const char* kFallbackUs = "fallback_us";  // mean fallback time per observed pass
-// The same fallback share and overhead, from the RecordFunction passes that map the run.
-inline constexpr const char* kRfFallbackPct = "rf_fallback_pct";
-inline constexpr const char* kRfOverheadPct = "rf_overhead_pct";
-}  // namespace counters
-
 // One observed pass.
 struct ObservedPass {
   double pass_us = 0;

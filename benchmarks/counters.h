@@ -27,6 +27,14 @@ inline constexpr const char* kBytes = "bytes";           // bytes of tensor inpu
 inline constexpr const char* kFallbackPct = "fallback_pct";            // % of op time spent in ops that fell back
 inline constexpr const char* kFallbackCallsPct = "fallback_calls_pct";  // % of top-level op calls that fell back
 inline constexpr const char* kTotalOps = "total_ops";                  // top-level op calls in one workload pass
+inline constexpr const char* kWallUs = "wall_us";          // median unobserved pass, device synced at both ends
+inline constexpr const char* kObservedUs = "observed_us";  // median observed pass (the one fallback_pct comes from)
+// median over iterations of 100 * (observed/unobserved - 1), the two passes of one iteration paired
+inline constexpr const char* kAttributionOverheadPct = "attribution_overhead_pct";
+inline constexpr const char* kFallbackUs = "fallback_us";  // mean fallback time per observed pass
+// The same fallback share and overhead, from the RecordFunction passes that map the run.
+inline constexpr const char* kRfFallbackPct = "rf_fallback_pct";
+inline constexpr const char* kRfOverheadPct = "rf_overhead_pct";
 
 // Medians of one case, as measured; the derived counters are computed from them here only.
 struct CaseTimes {
