@@ -1,4 +1,5 @@
-// Counters every case reports: the one place that names them and says what they mean.
+// Counters every case reports: how they are computed and set. Their names and meanings are
+// in contract/result.h, shared with the report.
 //
 // Times are medians of per-iteration samples, in microseconds, taken on the host with a
 // steady clock; a device sample runs from the call until the device is synchronized.
@@ -7,34 +8,13 @@
 // overhead <= 0) is left out of that case's row rather than written as 0 or NaN.
 #pragma once
 
+#include "contract/result.h"
+
 #include <benchmark/benchmark.h>
 
 #include <optional>
 
 namespace mpsfb::counters {
-
-inline constexpr const char* kCpuUs = "cpu_us";          // op on CPU tensors
-inline constexpr const char* kDevUs = "dev_us";          // op on device tensors, through the fallback if it falls back
-inline constexpr const char* kNativeUs = "native_us";    // the device's native kernel (--fallback=emulate only)
-inline constexpr const char* kPenalty = "penalty";       // dev_us / cpu_us
-inline constexpr const char* kOverheadUs = "overhead_us";  // dev - cpu: median of the paired per-iteration differences
-inline constexpr const char* kFloorUs = "floor_us";      // bytes_in/d2h_bw + bytes_out/h2d_bw + empty sync time
-inline constexpr const char* kCopyEfficiency = "copy_efficiency";  // floor_us / overhead_us (1 = copies explain it all)
-inline constexpr const char* kFallback = "fallback";     // 1 if any op in the call ran through the CPU fallback
-inline constexpr const char* kBytes = "bytes";           // bytes of tensor inputs + outputs of one call
-
-// Workload counters (mps_benchmarks --workload=...).
-inline constexpr const char* kFallbackPct = "fallback_pct";            // % of op time spent in ops that fell back
-inline constexpr const char* kFallbackCallsPct = "fallback_calls_pct";  // % of top-level op calls that fell back
-inline constexpr const char* kTotalOps = "total_ops";                  // top-level op calls in one workload pass
-inline constexpr const char* kWallUs = "wall_us";          // median unobserved pass, device synced at both ends
-inline constexpr const char* kObservedUs = "observed_us";  // median observed pass (the one fallback_pct comes from)
-// median over iterations of 100 * (observed/unobserved - 1), the two passes of one iteration paired
-inline constexpr const char* kAttributionOverheadPct = "attribution_overhead_pct";
-inline constexpr const char* kFallbackUs = "fallback_us";  // mean fallback time per observed pass
-// The same fallback share and overhead, from the RecordFunction passes that map the run.
-inline constexpr const char* kRfFallbackPct = "rf_fallback_pct";
-inline constexpr const char* kRfOverheadPct = "rf_overhead_pct";
 
 // Medians of one case, as measured; the derived counters are computed from them here only.
 struct CaseTimes {

@@ -1,0 +1,92 @@
+// The result contract: every name that mps_benchmarks writes and mpsfb_report reads, written
+// once. LibTorch-free, so both programs (and their tests) include it; docs/design.md shows
+// where each fact flows.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mpsfb {
+
+// Counters every case reports, with their meaning (benchmarks/counters.h computes them).
+namespace counters {
+inline constexpr const char* kCpuUs = "cpu_us";          // op on CPU tensors
+inline constexpr const char* kDevUs = "dev_us";          // op on device tensors, through the fallback if it falls back
+inline constexpr const char* kNativeUs = "native_us";    // the device's native kernel (emulated cases only)
+inline constexpr const char* kPenalty = "penalty";       // dev_us / cpu_us
+inline constexpr const char* kOverheadUs = "overhead_us";  // dev - cpu: median of the paired per-iteration differences
+inline constexpr const char* kFloorUs = "floor_us";      // bytes_in/d2h_bw + bytes_out/h2d_bw + empty sync time
+inline constexpr const char* kCopyEfficiency = "copy_efficiency";  // floor_us / overhead_us (1 = copies explain it all)
+inline constexpr const char* kFallback = "fallback";     // 1 if any op in the call ran through the CPU fallback
+inline constexpr const char* kBytes = "bytes";           // bytes of tensor inputs + outputs of one call
+
+// Workload counters (mps_benchmarks --workload=...).
+inline constexpr const char* kFallbackPct = "fallback_pct";            // % of op time spent in ops that fell back
+inline constexpr const char* kFallbackCallsPct = "fallback_calls_pct";  // % of top-level op calls that fell back
+inline constexpr const char* kTotalOps = "total_ops";                  // top-level op calls in one workload pass
+inline constexpr const char* kWallUs = "wall_us";          // median unobserved pass, device synced at both ends
+inline constexpr const char* kObservedUs = "observed_us";  // median observed pass (the one fallback_pct comes from)
+// median over iterations of 100 * (observed/unobserved - 1), the two passes of one iteration paired
+inline constexpr const char* kAttributionOverheadPct = "attribution_overhead_pct";
+inline constexpr const char* kFallbackUs = "fallback_us";  // mean fallback time per observed pass
+// The same fallback share and overhead, from the RecordFunction passes that map the run.
+inline constexpr const char* kRfFallbackPct = "rf_fallback_pct";
+inline constexpr const char* kRfOverheadPct = "rf_overhead_pct";
+}  // namespace counters
+
+// The label of a case or workload row: "key=value; key=value", readable in the console and
+// parsed back by the report. Values never hold "; " (format() replaces it).
+namespace label {
+inline constexpr const char* kFallbackOps = "fallback_ops";  // ops seen falling back in the probe, comma list
+inline constexpr const char* kEmulatedOps = "emulated_ops";  // ops routed through cpu_fallback (emulation), comma list
+inline constexpr const char* kMaxAbsDiff = "emulated_vs_native_max_abs_diff";
+inline constexpr const char* kStaticTable = "static";        // MPS builds: the op's computed dispatch-table entry
+// What MPS does with this case's op in the torch measured (see verdict tokens below).
+inline constexpr const char* kMpsVerdict = "mps_verdict";
+// falls back: the leaf ops without an MPS kernel (comma list; the op itself when it is not a
+// composite); native composite: the leaves, all with kernels.
+inline constexpr const char* kMpsVia = "mps_via";
+inline constexpr const char* kVerdictSource = "verdict_source";  // "run time on MPS" or "static: ..."
+inline constexpr const char* kStaticVerdict = "static_verdict";  // MPS runs: the static verdict beside the run-time one
+inline constexpr const char* kVerdictFinding = "verdict_finding";  // MPS runs: where run time and static disagree
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+std::string format(const Fields& fields);  // empty values are left out
+std::map<std::string, std::string> parse(const std::string& label);
+}  // namespace label
+
+// Values of label::kMpsVerdict.
+namespace verdict {
+inline constexpr const char* kNative = "native";                      // MPS has a kernel (all leaves, for a composite)
+inline constexpr const char* kFallsBack = "falls back";               // runs on the CPU through the fallback
+inline constexpr const char* kUnsupportedDtype = "unsupported dtype";  // MPS cannot hold the dtype: an error, not a fallback
+inline constexpr const char* kUnknown = "unknown";                    // no native_functions.yaml, or an op it lacks
+
+// "falls back via aten::_adaptive_avg_pool3d", "native: all leaves have MPS kernels", "falls back":
+// the verdict as a reader sees it. `op` is the case's op; `via` the label's mps_via list.
+std::string text(const std::string& verdict, const std::string& op, const std::vector<std::string>& via);
+}  // namespace verdict
+
+// Keys of the run's JSON context (benchmark::AddCustomContext).
+namespace context {
+inline constexpr const char* kTorchVersion = "torch_version";
+inline constexpr const char* kDevice = "device";
+inline constexpr const char* kDeviceName = "device_name";
+inline constexpr const char* kOsVersion = "os_version";
+inline constexpr const char* kFallbackMode = "fallback_mode";  // auto | emulate
+inline constexpr const char* kEmulate = "emulate";            // emulate mode: "falls-back" (default) | "all"
+inline constexpr const char* kMpsFallbackEnv = "PYTORCH_ENABLE_MPS_FALLBACK";
+inline constexpr const char* kTargets = "targets";
+inline constexpr const char* kTargetsSha1 = "targets_sha1";
+inline constexpr const char* kMpsBuild = "mps_build";
+inline constexpr const char* kNativeFunctions = "native_functions";  // the yaml the static verdicts come from, or why none
+inline constexpr const char* kVerdictTorch = "verdict_torch";        // torch version the verdicts are for
+inline constexpr const char* kH2dGBps = "h2d_GBps";
+inline constexpr const char* kD2hGBps = "d2h_GBps";
+inline constexpr const char* kSyncUs = "sync_us";
+inline constexpr const char* kWorkload = "workload";
+}  // namespace context
+
+}  // namespace mpsfb
