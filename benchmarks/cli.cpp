@@ -6,8 +6,14 @@ const char* cli_usage() {
   return "mps_benchmarks: CPU vs device-with-fallback time per ATen op, shape and dtype.\n"
          "  --targets=PATH          ops to measure (default ops/targets.yaml, else ops/targets.seed.yaml)\n"
          "  --device=auto|mps|cuda|cpu   auto: mps, then cuda, then cpu\n"
-         "  --fallback=auto|emulate auto: the device's own behaviour; emulate: route each case's op\n"
-         "                          through at::native::cpu_fallback, and also time the native kernel\n"
+         "  --fallback=auto|emulate auto: the device's own behaviour; emulate: route the ops that fall\n"
+         "                          back on MPS in this torch through at::native::cpu_fallback, and\n"
+         "                          also time the native kernel\n"
+         "  --emulate=falls-back|all  with --fallback=emulate: only the ops whose MPS verdict is\n"
+         "                          'falls back' (default), or every op (what native support saves)\n"
+         "  --native-functions=PATH the native_functions.yaml the MPS verdicts come from (default: the\n"
+         "                          copy in the torchgen package beside the linked torch)\n"
+         "  --list-verdicts         print each target op's MPS verdict as JSON and exit\n"
          "  --memory_budget_mb=N    reject shapes whose input tensor exceeds N MiB (default 4096)\n"
          "  --workload=tiny|PATH.pt fallback% of a workload instead of the op suite\n"
          "  --input=1x3x224x224:f32[,...]  inputs of a TorchScript workload\n"
@@ -39,6 +45,16 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       if (value != "auto" && value != "emulate")
         throw std::invalid_argument("--fallback=" + value + ": expected auto or emulate");
       o.fallback = value;
+    } else if (key == "--emulate") {
+      need_value();
+      if (value != "falls-back" && value != "all")
+        throw std::invalid_argument("--emulate=" + value + ": expected falls-back or all");
+      o.emulate = value;
+    } else if (key == "--native-functions") {
+      need_value();
+      o.native_functions = value;
+    } else if (arg == "--list-verdicts") {
+      o.list_verdicts = true;
     } else if (key == "--memory_budget_mb") {
       need_value();
       size_t used = 0;

@@ -79,6 +79,7 @@ std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
       }
     }
     if (obs->options().collect_ops) obs->record_seen(op_name(fn));
+    if (obs->options().collect_calls && !t_scope.empty()) obs->record_call(op_name(*t_scope.back().fn), op_name(fn));
   }
   Frame f{&fn};
   if (t_timeline) {
@@ -224,6 +225,16 @@ std::vector<std::string> FallbackObserver::fallback_ops() const {
 void FallbackObserver::record_seen(const std::string& op) {
   std::lock_guard<std::mutex> lock(mu_);
   seen_.insert(op);
+}
+
+void FallbackObserver::record_call(const std::string& caller, const std::string& callee) {
+  std::lock_guard<std::mutex> lock(mu_);
+  calls_[caller].insert(callee);
+}
+
+std::map<std::string, std::set<std::string>> FallbackObserver::calls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_;
 }
 
 std::vector<std::string> FallbackObserver::seen_ops() const {

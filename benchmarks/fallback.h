@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -47,6 +48,8 @@ struct ObserverOptions {
   std::function<void()> drain;
   // Keep the name of every op seen, at any depth, on any observed thread (seen_ops()).
   bool collect_ops = false;
+  // Keep which op called which, on the observing thread (calls()): a composite's leaves.
+  bool collect_calls = false;
 };
 
 namespace detail {
@@ -67,6 +70,8 @@ class FallbackObserver {
   std::vector<std::string> fallback_ops() const;
   // collect_ops: every op seen, sorted.
   std::vector<std::string> seen_ops() const;
+  // collect_calls: the ops each op called directly.
+  std::map<std::string, std::set<std::string>> calls() const;
   // timeline: what was recorded so far; starts a new, empty one.
   Timeline take_timeline();
 
@@ -75,6 +80,7 @@ class FallbackObserver {
   // Called by the RecordFunction callback and the warning handler.
   void record(const std::string& op);
   void record_seen(const std::string& op);
+  void record_call(const std::string& caller, const std::string& callee);
 
  private:
   struct WarningCapture;
@@ -82,6 +88,7 @@ class FallbackObserver {
   mutable std::mutex mu_;
   std::set<std::string> ops_;
   std::set<std::string> seen_;
+  std::map<std::string, std::set<std::string>> calls_;
   uint64_t handle_;
   std::unique_ptr<detail::ObserverTimeline> timeline_;
   std::unique_ptr<WarningCapture> warnings_;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "check.h"
+#include "contract/verdict.h"
 #include "counters.h"
 #include "targets.h"
 
@@ -36,8 +37,15 @@ enum class FallbackMode { kAuto, kEmulate };
 struct RunContext {
   c10::Device device{c10::kCPU};
   FallbackMode fallback = FallbackMode::kAuto;
+  bool emulate_all = false;  // --emulate=all: emulate every op, not only those whose verdict is "falls back"
   counters::CopyModel copy;  // measured at start on a device
   bool mps_build = false;    // static MPS classification is meaningful
+  const verdicts::Book* verdicts = nullptr;  // static MPS verdicts of the linked torch; null: none
+
+  // The device's dispatch key (CPU, CUDA or MPS).
+  c10::DispatchKey key() const;
+  // Emulating the fallback on a device (--fallback=emulate).
+  bool emulating() const { return !device.is_cpu() && fallback == FallbackMode::kEmulate; }
 };
 
 // One registered benchmark: op x shape x dtype.
@@ -66,6 +74,10 @@ struct OpCalls {
 // Builds inputs, probes once (fallback? correct?), then times CPU and device calls
 // interleaved and sets the counters. Errors become SkipWithError with torch's message.
 void run_case(benchmark::State& state, const Case& c, const OpCalls& calls);
+
+// The case's MPS verdict for the linked torch (static), from one CPU call that shows which leaves
+// a composite op runs.
+verdicts::Verdict case_verdict(const Case& c, const OpCalls& calls);
 
 template <class Trait>
 struct OpFixture {

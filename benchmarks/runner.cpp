@@ -1,7 +1,9 @@
 // run_case: the measurement model of docs/measurement-model.md, in code.
 #include "counters.h"
 #include "device.h"
+#include "dtypes.h"
 #include "fallback.h"
+#include "mps_verdict.h"
 #include "op_fixture.h"
 #include "stats.h"
 #include "text.h"
@@ -45,7 +47,7 @@ double stack_nbytes(const Stack& s) {
 struct Prepared {
   const Case* c = nullptr;
   Stack cpu_args, dev_args;
-  std::vector<std::string> emulate;  // ops routed through the fallback (emulate mode)
+  std::vector<std::string> emulate;  // ops routed through the fallback; empty: the case runs natively
   std::vector<std::string> fallback_ops;
   double bytes_in = 0, bytes_out = 0;
   std::string label;
@@ -54,19 +56,48 @@ struct Prepared {
 
 std::unique_ptr<Prepared> g_prepared;
 
-c10::DispatchKey device_key(const c10::Device& d) {
-  return d.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::MPS;
+// One untimed call on copies of `args` (in-place ops leave the timed inputs as made), with the
+// device synchronized, watched for fallbacks, with `emulate` routed through the fallback.
+struct Probe {
+  c10::IValue out;
+  std::vector<std::string> fallback_ops;
+  verdicts::CallGraph calls;  // collect_calls only
+};
+Probe probe(const Case& c, const OpCalls& calls, const Stack& args, const c10::Device& dev,
+            const std::vector<std::string>& emulate = {}, bool collect_calls = false) {
+  std::optional<EmulationScope> scope;
+  if (!emulate.empty()) scope.emplace(emulate, c.ctx->key());
+  ObserverOptions options;
+  options.collect_calls = collect_calls;
+  FallbackObserver observer(options);
+  auto stack = copy_stack(args, dev);
+  Probe p;
+  p.out = calls.call(c, stack);
+  synchronize(dev);
+  p.fallback_ops = observer.fallback_ops();
+  if (collect_calls) p.calls = observer.calls();
+  return p;
 }
 
-// Which ops to route through the fallback, or why the op cannot be emulated.
-std::vector<std::string> emulated_ops(const Case& c) {
-  if (!c.target->emulate.empty()) return c.target->emulate;
-  const auto key = device_key(c.ctx->device);
-  const auto entry = classify(c.op, key);
-  if (entry == DispatchEntry::kComposite)
-    throw std::runtime_error("not emulatable: " + c.target->op + " is a composite on " + c10::toString(key) +
-                             " (it decomposes into other ops); name the inner op(s) the device lacks under 'emulate:'");
+// Which ops to route through the fallback for this case: by default those its verdict says fall
+// back (the leaves, for a composite), with --emulate=all every op (a composite's every leaf).
+// Without a verdict, the op itself, as long as the device does not decompose it.
+std::vector<std::string> emulated_ops(const Case& c, const verdicts::Verdict& v) {
+  const bool all = c.ctx->emulate_all;
+  if (!c.target->emulate.empty() && (all || v.verdict != verdict::kNative)) return c.target->emulate;
+  if (v.verdict == verdict::kFallsBack) return all && !v.leaves.empty() ? v.leaves : v.via;
+  if (v.verdict == verdict::kNative && all) return v.leaves.empty() ? std::vector<std::string>{c.target->op} : v.leaves;
+  if (v.verdict != verdict::kUnknown) return {};  // native (not all), unsupported dtype: runs natively
+  if (classify(c.op, c.ctx->key()) == DispatchEntry::kComposite)
+    throw std::runtime_error("not emulatable: " + c.target->op + " is a composite on " + c10::toString(c.ctx->key()) +
+                             " and without native_functions.yaml its leaves cannot be judged; pass "
+                             "--native-functions=PATH or name the inner op(s) under 'emulate:'");
   return {c.target->op};
+}
+
+const verdicts::Book& verdict_book(const Case& c) {
+  static const verdicts::Book kNoVerdicts(std::nullopt, torch_version(), "unknown: no verdicts in this run");
+  return c.ctx->verdicts ? *c.ctx->verdicts : kNoVerdicts;
 }
 
 std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
@@ -77,62 +108,61 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
   auto p = std::make_unique<Prepared>();
   p->c = &c;
   const auto& dev = c.ctx->device;
-  const bool emulate = !dev.is_cpu() && c.ctx->fallback == FallbackMode::kEmulate;
-  std::vector<std::string> label;
+  label::Fields label;
   try {
     at::manual_seed(0);
     p->cpu_args = calls.make(c);
     p->bytes_in = stack_nbytes(p->cpu_args);
 
-    // Probe, outside timing, on copies so in-place ops leave the timed inputs as made.
-    auto cpu_probe = copy_stack(p->cpu_args, c10::kCPU);
-    const c10::IValue expected = calls.call(c, cpu_probe);
-    p->bytes_out = nbytes(output_tensors(expected));
-    if (dev.is_cpu()) return p;
+    // The CPU call is the reference output and shows which leaves a composite runs.
+    const Probe cpu = probe(c, calls, p->cpu_args, c10::kCPU, {}, /*collect_calls=*/true);
+    p->bytes_out = nbytes(output_tensors(cpu.out));
+    const verdicts::Verdict verdict = verdict_book(c).judge(c.target->op, dtype_name(c.dtype), &cpu.calls);
+    if (dev.is_cpu()) {
+      p->label = label::format(verdict_fields(c.target->op, verdict));
+      return p;
+    }
 
     p->dev_args = copy_stack(p->cpu_args, dev);
-    if (emulate) {
-      p->emulate = emulated_ops(c);
-      auto native_probe = copy_stack(p->cpu_args, dev);
-      const c10::IValue native = calls.call(c, native_probe);
-      synchronize(dev);
-      if (auto r = compare_outputs(expected, native, calls.check, calls.tol_scale); r.mismatch)
+    std::string max_abs_diff;
+    if (c.ctx->emulating()) {
+      p->emulate = emulated_ops(c, verdict);
+      const Probe native = probe(c, calls, p->cpu_args, dev);
+      if (auto r = compare_outputs(cpu.out, native.out, calls.check, calls.tol_scale); r.mismatch)
         throw std::runtime_error("native device result differs from CPU: " + *r.mismatch);
-      c10::IValue emulated;
-      {
-        EmulationScope scope(p->emulate, device_key(dev));
-        FallbackObserver observer;
-        auto dev_probe = copy_stack(p->cpu_args, dev);
-        emulated = calls.call(c, dev_probe);
-        synchronize(dev);
-        p->fallback_ops = observer.fallback_ops();
+      p->fallback_ops = native.fallback_ops;
+      if (!p->emulate.empty()) {
+        const Probe emulated = probe(c, calls, p->cpu_args, dev, p->emulate);
+        p->fallback_ops = emulated.fallback_ops;
+        if (p->fallback_ops.empty())
+          throw std::runtime_error("emulation of " + join(p->emulate, ",") +
+                                   " was not reached: the op runs elsewhere on this device; name the inner op(s) "
+                                   "under 'emulate:'");
+        const auto r = compare_outputs(native.out, emulated.out, calls.check, calls.tol_scale);
+        if (r.mismatch) throw std::runtime_error("emulated result differs from native: " + *r.mismatch);
+        if (calls.check == Check::kClose) {
+          std::ostringstream s;
+          s << r.max_abs_diff;
+          max_abs_diff = s.str();
+        }
       }
-      if (p->fallback_ops.empty())
-        throw std::runtime_error("emulation of " + join(p->emulate, ",") +
-                                 " was not reached: the op runs elsewhere on this device; name the inner op(s) under "
-                                 "'emulate:'");
-      const auto r = compare_outputs(native, emulated, calls.check, calls.tol_scale);
-      if (r.mismatch) throw std::runtime_error("emulated result differs from native: " + *r.mismatch);
-      if (calls.check == Check::kClose) {
-        std::ostringstream s;
-        s << "emulated_vs_native_max_abs_diff=" << r.max_abs_diff;
-        label.push_back(s.str());
-      }
+      label = verdict_fields(c.target->op, verdict);
     } else {
-      c10::IValue actual;
-      {
-        FallbackObserver observer;
-        auto dev_probe = copy_stack(p->cpu_args, dev);
-        actual = calls.call(c, dev_probe);
-        synchronize(dev);
-        p->fallback_ops = observer.fallback_ops();
-      }
-      if (auto r = compare_outputs(expected, actual, calls.check, calls.tol_scale); r.mismatch)
+      const Probe actual = probe(c, calls, p->cpu_args, dev);
+      p->fallback_ops = actual.fallback_ops;
+      if (auto r = compare_outputs(cpu.out, actual.out, calls.check, calls.tol_scale); r.mismatch)
         throw std::runtime_error("device result differs from CPU: " + *r.mismatch);
+      // On MPS the probe is the truth; the static verdict is shown beside it.
+      if (dev.is_mps())
+        label = verdict_fields(c.target->op, runtime_verdict(p->fallback_ops), &verdict);
+      else
+        label = verdict_fields(c.target->op, verdict);
     }
-    if (!p->fallback_ops.empty()) label.insert(label.begin(), "fallback_ops=" + join(p->fallback_ops, ","));
-    if (c.ctx->mps_build) label.push_back(std::string("static=") + to_string(classify(c.op, c10::DispatchKey::MPS)));
-    p->label = join(label, "; ");
+    label.insert(label.begin(), {label::kFallbackOps, join(p->fallback_ops, ",")});
+    label.emplace_back(label::kEmulatedOps, join(p->emulate, ","));
+    label.emplace_back(label::kMaxAbsDiff, max_abs_diff);
+    if (c.ctx->mps_build) label.emplace_back(label::kStaticTable, to_string(classify(c.op, c10::DispatchKey::MPS)));
+    p->label = label::format(label);
   } catch (const std::exception& e) {
     p->cpu_args.clear();
     p->dev_args.clear();
@@ -142,6 +172,12 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
 }
 
 }  // namespace
+
+c10::DispatchKey RunContext::key() const {
+  if (device.is_cuda()) return c10::DispatchKey::CUDA;
+  if (device.is_mps()) return c10::DispatchKey::MPS;
+  return c10::DispatchKey::CPU;
+}
 
 Stack copy_stack(const Stack& in, const c10::Device& device) {
   Stack out;
@@ -170,6 +206,12 @@ Stack copy_stack(const Stack& in, const c10::Device& device) {
 
 void release_case_inputs() { g_prepared.reset(); }
 
+verdicts::Verdict case_verdict(const Case& c, const OpCalls& calls) {
+  at::manual_seed(0);
+  const Probe cpu = probe(c, calls, calls.make(c), c10::kCPU, {}, /*collect_calls=*/true);
+  return verdict_book(c).judge(c.target->op, dtype_name(c.dtype), &cpu.calls);
+}
+
 void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
   if (!g_prepared || g_prepared->c != &c) {
     g_prepared.reset();  // free the previous case's tensors first
@@ -182,8 +224,8 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
   }
   const auto& dev = c.ctx->device;
   const bool on_device = !dev.is_cpu();
-  const bool emulate = on_device && c.ctx->fallback == FallbackMode::kEmulate;
-  const auto key = on_device ? device_key(dev) : c10::DispatchKey::CPU;
+  // A case whose verdict is native runs natively even in emulate mode: its dev sample is the native one.
+  const bool emulate = !p.emulate.empty();
 
   std::vector<double> cpu_us, dev_us, native_us;
   const auto expected = static_cast<size_t>(std::min<int64_t>(state.max_iterations, 1 << 20));
@@ -211,7 +253,7 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
       {
         // Registering the override is outside the timed region.
         std::optional<EmulationScope> scope;
-        if (emulate) scope.emplace(p.emulate, key);
+        if (emulate) scope.emplace(p.emulate, c.ctx->key());
         t0 = Clock::now();
         calls.call(c, p.dev_args);
         synchronize(dev);

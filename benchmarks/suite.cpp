@@ -1,14 +1,18 @@
 #include "suite.h"
 
+#include "text.h"
+
 #include "cli.h"
 #include "device.h"
 #include "fallback.h"
+#include "mps_verdict.h"
 #include "naming.h"
 #include "paths.h"
 #include "workload.h"
 
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -74,22 +78,55 @@ void reexec_with_mps_fallback_if_needed(const CliOptions& o, const std::vector<c
   throw std::runtime_error("could not re-execute with PYTORCH_ENABLE_MPS_FALLBACK=1: " + std::string(strerror(errno)));
 }
 
-void add_context(const RunContext& ctx, const Targets& t) {
-  const char* env = std::getenv("PYTORCH_ENABLE_MPS_FALLBACK");
-  benchmark::AddCustomContext("torch_version", torch_version());
-  benchmark::AddCustomContext("device", ctx.device.str());
-  benchmark::AddCustomContext("device_name", device_name(ctx.device));
-  benchmark::AddCustomContext("os_version", os_version());
-  benchmark::AddCustomContext("fallback_mode", ctx.fallback == FallbackMode::kEmulate ? "emulate" : "auto");
-  benchmark::AddCustomContext("PYTORCH_ENABLE_MPS_FALLBACK", env ? env : "(unset)");
-  benchmark::AddCustomContext("targets", t.path);
-  benchmark::AddCustomContext("targets_sha1", t.sha1);
-  benchmark::AddCustomContext("mps_build", ctx.mps_build ? "1" : "0");
+void add_context(const RunContext& ctx, const Targets& t, const std::string& native_functions) {
+  const char* env = std::getenv(context::kMpsFallbackEnv);
+  benchmark::AddCustomContext(context::kTorchVersion, torch_version());
+  benchmark::AddCustomContext(context::kDevice, ctx.device.str());
+  benchmark::AddCustomContext(context::kDeviceName, device_name(ctx.device));
+  benchmark::AddCustomContext(context::kOsVersion, os_version());
+  benchmark::AddCustomContext(context::kFallbackMode, ctx.fallback == FallbackMode::kEmulate ? "emulate" : "auto");
+  if (ctx.emulating()) benchmark::AddCustomContext(context::kEmulate, ctx.emulate_all ? "all" : "falls-back");
+  benchmark::AddCustomContext(context::kMpsFallbackEnv, env ? env : "(unset)");
+  benchmark::AddCustomContext(context::kTargets, t.path);
+  benchmark::AddCustomContext(context::kTargetsSha1, t.sha1);
+  benchmark::AddCustomContext(context::kMpsBuild, ctx.mps_build ? "1" : "0");
+  benchmark::AddCustomContext(context::kNativeFunctions, native_functions);
+  benchmark::AddCustomContext(context::kVerdictTorch, ctx.verdicts ? ctx.verdicts->torch_version() : torch_version());
   if (!ctx.device.is_cpu()) {
-    benchmark::AddCustomContext("h2d_GBps", fixed(ctx.copy.h2d_bytes_per_us / 1e3, 3));
-    benchmark::AddCustomContext("d2h_GBps", fixed(ctx.copy.d2h_bytes_per_us / 1e3, 3));
-    benchmark::AddCustomContext("sync_us", fixed(ctx.copy.sync_us, 3));
+    benchmark::AddCustomContext(context::kH2dGBps, fixed(ctx.copy.h2d_bytes_per_us / 1e3, 3));
+    benchmark::AddCustomContext(context::kD2hGBps, fixed(ctx.copy.d2h_bytes_per_us / 1e3, 3));
+    benchmark::AddCustomContext(context::kSyncUs, fixed(ctx.copy.sync_us, 3));
   }
+}
+
+// --list-verdicts: each target op's verdict for this torch, judged on its first case (a
+// composite's leaves from one CPU call), as JSON on stdout: what tools/sync_requests records.
+void print_verdicts(const Targets& targets, const RunContext& ctx, const std::string& native_functions) {
+  nlohmann::ordered_json out;
+  out["torch_version"] = ctx.verdicts->torch_version();
+  out[context::kNativeFunctions] = native_functions;
+  auto& ops = out["ops"] = nlohmann::ordered_json::array();
+  for (const auto& t : targets.ops) {
+    verdicts::Verdict v = ctx.verdicts->judge(t.op, "", nullptr);
+    const auto handle = find_schema(t.op);
+    const OpCalls* calls = handle && !t.needs_fixture ? find_op(t.args ? kGenericFixture : t.op) : nullptr;
+    if (calls && !t.shapes.empty() && !t.dtypes.empty()) {
+      const Case c{&t, *handle, t.shapes.front(), t.dtypes.front(), &ctx};
+      try {
+        v = case_verdict(c, *calls);
+      } catch (const std::exception& e) {
+        v.source += "; the CPU call that shows its leaves failed: " + one_line(torch_message(e), 200);
+      }
+    }
+    nlohmann::ordered_json row;
+    row["op"] = t.op;
+    row[label::kMpsVerdict] = v.verdict;
+    row[label::kMpsVia] = v.via;
+    row[label::kVerdictSource] = v.source;
+    row["text"] = v.text(t.op);
+    ops.push_back(std::move(row));
+  }
+  std::cout << out.dump(2) << "\n";
 }
 
 }  // namespace
@@ -195,8 +232,14 @@ int run_main(int argc, char** argv) {
     ctx.device = select_device(o.device);
     ctx.fallback = o.fallback == "emulate" ? FallbackMode::kEmulate : FallbackMode::kAuto;
     ctx.mps_build = has_mps_backend();
-    if (ctx.fallback == FallbackMode::kEmulate && ctx.device.is_cpu())
+    ctx.emulate_all = o.emulate == "all";
+    if (ctx.fallback == FallbackMode::kEmulate && ctx.device.is_cpu() && !o.list_verdicts)
       throw std::invalid_argument("--fallback=emulate needs a device (cuda or mps); the selected device is cpu");
+    if (ctx.emulate_all && ctx.fallback != FallbackMode::kEmulate)
+      throw std::invalid_argument("--emulate=all needs --fallback=emulate");
+    std::string native_functions;
+    const verdicts::Book book = load_verdicts(o.native_functions, &native_functions);
+    ctx.verdicts = &book;
     std::cerr << "mps_benchmarks: torch " << torch_version() << ", device " << ctx.device.str() << " ("
               << device_name(ctx.device) << ")" << (o.device == "auto" ? " [auto: mps, then cuda, then cpu]" : "")
               << ", fallback " << o.fallback << "\n";
@@ -206,7 +249,7 @@ int run_main(int argc, char** argv) {
 
     if (!o.workload.empty()) {
       if (!ctx.device.is_cpu() && ctx.fallback == FallbackMode::kEmulate)
-        ensure_copy_from_and_resize(ctx.device.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::MPS);
+        ensure_copy_from_and_resize(ctx.key());
       return run_workload(o, ctx, argc, argv);
     }
 
@@ -215,13 +258,16 @@ int run_main(int argc, char** argv) {
     load.memory_budget_bytes = o.memory_budget_mb << 20;
     const Targets targets = load_targets(resolve_targets_path(o.targets, &note), load, make_op_checker());
     if (!note.empty()) std::cerr << "mps_benchmarks: " << note << "\n";
+    if (o.list_verdicts) {
+      print_verdicts(targets, ctx, native_functions);
+      return 0;
+    }
 
     if (!ctx.device.is_cpu()) {
       ctx.copy = measure_copy_model(ctx.device);
-      if (ctx.fallback == FallbackMode::kEmulate)
-        ensure_copy_from_and_resize(ctx.device.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::MPS);
+      if (ctx.emulating()) ensure_copy_from_and_resize(ctx.key());
     }
-    add_context(ctx, targets);
+    add_context(ctx, targets, native_functions);
     std::deque<Case> cases;
     const size_t n = register_cases(targets, ctx, cases);
     std::cerr << "mps_benchmarks: " << n << " cases from " << targets.ops.size() << " ops in " << targets.path

@@ -46,12 +46,6 @@ std::string script_error(const std::string& msg) {
   return at == std::string::npos ? msg : msg.substr(at);
 }
 
-// On one line, at most 1000 characters.
-
-c10::DispatchKey device_key(const c10::Device& d) {
-  return d.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::MPS;
-}
-
 at::Tensor make_input(const InputSpec& s) {
   if (s.dtype == at::kBool) return at::randint(0, 2, s.shape, at::kLong).to(at::kBool);
   if (at::isIntegralType(s.dtype, /*includeBool=*/false)) return at::randint(0, 10, s.shape, at::TensorOptions(s.dtype));
@@ -365,7 +359,7 @@ int run_workload(const CliOptions& o, const RunContext& ctx, int, char**) {
     load.memory_budget_bytes = budget;
     targets = load_targets(resolve_targets_path(o.targets, &note), load);
     if (!note.empty()) std::cerr << "mps_benchmarks: " << note << "\n";
-    const auto key = device_key(ctx.device);
+    const auto key = ctx.key();
     for (const auto& op : select_emulated_ops(targets.ops, trace_ops(p->workload, ctx.device))) {
       const auto [name, overload] = split_overload(op);
       const auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
