@@ -1,5 +1,6 @@
 #include "compare.h"
 
+#include "op_verdict.h"
 #include "report.h"
 #include "table.h"
 #include "text.h"
@@ -16,7 +17,7 @@ namespace {
 std::string match_key(const Case& c, bool with_device) {
   std::vector<std::string> parts;
   for (const auto& [k, v] : split_name(c.name))
-    if (with_device || k != "device") parts.push_back(v.empty() ? k : k + ":" + v);
+    if (with_device || k != segment::kDevice) parts.push_back(v.empty() ? k : k + ":" + v);
   return join(parts, "/");
 }
 
@@ -37,21 +38,30 @@ std::string transition(const std::string& a, const std::string& b) { return a ==
 
 // A CPU-only case reports fallback=0 without having probed anything: shown as unknown.
 std::string fallback_of(const Case& c) {
-  const auto f = c.counter("fallback");
-  return f && c.device != "cpu" ? format_number(*f) : "—";
+  const auto f = c.counter(counters::kFallback);
+  return f && on_device(c) ? format_number(*f) : "—";
 }
 
 std::string fallback_cell(const Case& a, const Case& b) { return transition(fallback_of(a), fallback_of(b)); }
 
-bool fallback_known(const FallbackStatus& s) {
+// Only an auto-mode probe on a device says whether the op falls back there.
+bool fallback_known(const Model& m, const FallbackStatus& s) {
   using K = FallbackStatus::Kind;
-  return s.kind == K::kYes || s.kind == K::kPartly || s.kind == K::kNo;
+  return !emulate_run(m) && (s.kind == K::kYes || s.kind == K::kPartly || s.kind == K::kNo);
+}
+
+std::set<std::string> all_ops(const Model& base, const Model& contender) {
+  std::set<std::string> ops;
+  for (const auto& op : base.ops()) ops.insert(op);
+  for (const auto& op : contender.ops()) ops.insert(op);
+  return ops;
 }
 
 void context_table(std::ostringstream& out, const Model& base, const Model& contender) {
   Table t({{""}, {"base"}, {"contender"}});
   t.add_row({"file", join(base.files, ", "), join(contender.files, ", ")});
-  for (const char* key : {"torch_version", "device", "device_name", "os_version", "fallback_mode", "date"}) {
+  for (const char* key : {context::kTorchVersion, context::kDevice, context::kDeviceName, context::kOsVersion,
+                          context::kFallbackMode, gbench_context::kDate}) {
     const auto a = base.ctx(key), b = contender.ctx(key);
     t.add_row({key, a.empty() ? "—" : a, b.empty() ? "—" : b});
   }
@@ -60,14 +70,11 @@ void context_table(std::ostringstream& out, const Model& base, const Model& cont
 
 void flips_section(std::ostringstream& out, const Model& base, const Model& contender) {
   out << "## Fallback flips\n\n";
-  std::set<std::string> ops;
-  for (const auto& op : base.ops()) ops.insert(op);
-  for (const auto& op : contender.ops()) ops.insert(op);
   Table t({{"op"}, {"base"}, {"contender"}, {"change"}});
   bool comparable = false;
-  for (const auto& op : ops) {
+  for (const auto& op : all_ops(base, contender)) {
     const auto a = fallback_status(base, op), b = fallback_status(contender, op);
-    if (!fallback_known(a) || !fallback_known(b)) continue;
+    if (!fallback_known(base, a) || !fallback_known(contender, b)) continue;
     comparable = true;
     std::string change;
     if (a.falling > 0 && b.falling == 0)
@@ -86,6 +93,38 @@ void flips_section(std::ostringstream& out, const Model& base, const Model& cont
   else
     out << "Not applicable: no op has a fallback probe in both runs (CPU-only or emulate-mode runs, or no common "
            "op).\n\n";
+}
+
+// fixed: falls back -> native; regressed: native -> falls back; changed: any other difference
+// (a composite's leaves, an unsupported dtype). Ops without a verdict on a side are not compared.
+void verdicts_section(std::ostringstream& out, const Model& base, const Model& contender) {
+  out << "## Verdict changes\n\n";
+  Table t({{"op"}, {"base"}, {"contender"}, {"change"}});
+  std::vector<std::vector<std::string>> rows[3];  // fixed, regressed, changed
+  size_t compared = 0;
+  for (const auto& op : all_ops(base, contender)) {
+    const OpVerdict a = op_verdict(base, op), b = op_verdict(contender, op);
+    if (verdict_unknown(a.verdict) || verdict_unknown(b.verdict)) continue;
+    ++compared;
+    const std::string was = a.text(op), now = b.text(op);
+    if (was == now) continue;
+    const int kind = a.verdict == verdict::kFallsBack && b.verdict == verdict::kNative   ? 0
+                     : a.verdict == verdict::kNative && b.verdict == verdict::kFallsBack ? 1
+                                                                                         : 2;
+    rows[kind].push_back({"`" + op + "`", was, now, kind == 0 ? "fixed" : kind == 1 ? "regressed" : "changed"});
+  }
+  for (auto& group : rows)
+    for (auto& r : group) t.add_row(std::move(r));
+  if (compared == 0) {
+    out << "Not applicable: no op has a verdict in both runs (runs from before verdicts, or no common op).\n\n";
+    return;
+  }
+  out << "MPS verdicts of torch " << verdict_torch(base) << " (base) and torch " << verdict_torch(contender)
+      << " (contender), for the " << compared << " ops judged in both.\n\n";
+  if (t.empty())
+    out << "None: every op has the same verdict.\n\n";
+  else
+    out << to_markdown(t) << "\n";
 }
 
 void list_section(std::ostringstream& out, const char* title, const std::vector<std::string>& names) {
@@ -108,21 +147,24 @@ std::string compare_markdown(const Model& base, const Model& contender) {
   out << "Cases are matched by name without Google Benchmark's suffixes"
       << (same_devices ? "" : " and without the device, since the runs measured different devices")
       << ". Changes are contender against base: times relative, penalty as the difference of the factors.\n\n";
+  verdicts_section(out, base, contender);
   flips_section(out, base, contender);
 
   out << "## Cases\n\n";
+  using namespace counters;
+  const std::string cpu = kCpuUs, dev = kDevUs, penalty = kPenalty;
   Table t({{"case"},
            {"status"},
-           {"cpu_us base", Align::kRight},
-           {"cpu_us now", Align::kRight},
+           {cpu + " base", Align::kRight},
+           {cpu + " now", Align::kRight},
            {"Δ cpu", Align::kRight},
-           {"dev_us base", Align::kRight},
-           {"dev_us now", Align::kRight},
+           {dev + " base", Align::kRight},
+           {dev + " now", Align::kRight},
            {"Δ dev", Align::kRight},
-           {"penalty base", Align::kRight},
-           {"penalty now", Align::kRight},
-           {"Δ penalty", Align::kRight},
-           {"fallback"}});
+           {penalty + " base", Align::kRight},
+           {penalty + " now", Align::kRight},
+           {"Δ " + penalty, Align::kRight},
+           {kFallback}});
   std::vector<std::string> only_base, only_contender;
   std::set<std::string> matched;
   for (const auto& a : base.cases) {
@@ -135,11 +177,11 @@ std::string compare_markdown(const Model& base, const Model& contender) {
     matched.insert(key);
     const Case& b = *it->second;
     t.add_row({"`" + key + "`", transition(to_string(a.status), to_string(b.status)),
-               format_or_dash(a.counter("cpu_us")), format_or_dash(b.counter("cpu_us")),
-               format_change(a.counter("cpu_us"), b.counter("cpu_us")), format_or_dash(a.counter("dev_us")),
-               format_or_dash(b.counter("dev_us")), format_change(a.counter("dev_us"), b.counter("dev_us")),
-               format_factor(a.counter("penalty")), format_factor(b.counter("penalty")),
-               signed_diff(a.counter("penalty"), b.counter("penalty")), fallback_cell(a, b)});
+               format_or_dash(a.counter(kCpuUs)), format_or_dash(b.counter(kCpuUs)),
+               format_change(a.counter(kCpuUs), b.counter(kCpuUs)), format_or_dash(a.counter(kDevUs)),
+               format_or_dash(b.counter(kDevUs)), format_change(a.counter(kDevUs), b.counter(kDevUs)),
+               format_factor(a.counter(kPenalty)), format_factor(b.counter(kPenalty)),
+               signed_diff(a.counter(kPenalty), b.counter(kPenalty)), fallback_cell(a, b)});
   }
   for (const auto& c : contender.cases)
     if (!matched.count(match_key(c, same_devices))) only_contender.push_back(c.name);

@@ -29,9 +29,9 @@ constexpr const char* kUsage =
     "      --targets: demand and links (default: the targets file named in the run, if it exists).\n"
     "      --embed-plot: an image for the summary to show, relative to the summary (repeatable).\n"
     "  mpsfb_report --compare BASE.json CONTENDER.json\n"
-    "      Markdown to stdout: fallback flips and per-case changes of cpu_us, dev_us, penalty.\n"
+    "      Markdown to stdout: verdict changes, fallback flips, per-case changes of cpu_us, dev_us, penalty.\n"
     "  mpsfb_report --update-targets TARGETS.yaml RUN.json [RUN.json...]\n"
-    "      Records each op's status on this machine in TARGETS.status.yaml (TARGETS.yaml is not touched).\n";
+    "      Records each op's status and MPS verdict here in TARGETS.status.yaml (TARGETS.yaml is not touched).\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -109,7 +109,7 @@ Model load(const std::vector<std::string>& paths) {
 // An explicit --targets must exist; the run's own targets file is used only if it still does.
 std::optional<TargetsDemand> demand_for(const Args& a, const Model& m) {
   if (a.targets) return read_demand(*a.targets);
-  const std::string from_run = m.ctx("targets");
+  const std::string from_run = m.ctx(context::kTargets);
   if (!from_run.empty() && std::filesystem::exists(from_run)) {
     std::cerr << "mpsfb_report: demand from " << from_run << " (the run's targets file)\n";
     return read_demand(from_run);

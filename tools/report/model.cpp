@@ -37,19 +37,6 @@ bool is_gbench_suffix(const std::string& key) {
   return keys.count(key) > 0;
 }
 
-std::map<std::string, std::string> parse_label(const std::string& label) {
-  std::map<std::string, std::string> out;
-  for (const auto& item : split(label, "; ")) {
-    if (item.empty()) continue;
-    const size_t eq = item.find('=');
-    if (eq == std::string::npos)
-      out[item] = "";
-    else
-      out[item.substr(0, eq)] = item.substr(eq + 1);
-  }
-  return out;
-}
-
 namespace {
 
 std::optional<double> lookup(const std::map<std::string, double>& m, const std::string& key) {
@@ -99,6 +86,7 @@ Chosen choose(const std::vector<const Row*>& rows) {
   if (!failed.empty()) {
     c.status = failed.front()->error ? Status::kError : Status::kSkipped;
     c.error = failed.front()->message;
+    c.label = failed.front()->label;  // a case that cannot run on MPS still carries its verdict
     return c;
   }
   c.status = Status::kError;
@@ -110,6 +98,18 @@ Chosen choose(const std::vector<const Row*>& rows) {
 
 std::optional<double> Case::counter(const std::string& key) const { return lookup(counters, key); }
 std::optional<double> Workload::counter(const std::string& key) const { return lookup(counters, key); }
+
+std::string Case::label_field(const std::string& key) const {
+  const auto it = label.find(key);
+  return it == label.end() ? std::string() : it->second;
+}
+
+std::vector<std::string> Case::label_list(const std::string& key) const {
+  std::vector<std::string> out;
+  for (auto& item : split(label_field(key), ","))
+    if (!item.empty()) out.push_back(std::move(item));
+  return out;
+}
 
 std::string Model::ctx(const std::string& key) const {
   const auto it = context.find(key);
@@ -138,7 +138,7 @@ Model build_model(const std::vector<Run>& runs) {
       auto& values = m.context[k];
       if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
     }
-    const auto ctx_device = run.context.count("device") ? run.context.at("device") : std::string();
+    const auto ctx_device = run.context.count(context::kDevice) ? run.context.at(context::kDevice) : std::string();
 
     // Group rows by run name, keeping the order in which runs first appear.
     std::vector<std::string> order;
@@ -159,17 +159,17 @@ Model build_model(const std::vector<Run>& runs) {
       }
       const std::string name = join(identity, "/");
       const Chosen chosen = choose(groups[run_name]);
-      if (seg.count("op")) {
+      if (seg.count(segment::kOp)) {
         Case c;
-        c.op = seg["op"];
-        c.shape = seg["shape"];
-        c.dtype = seg["dtype"];
-        c.device = seg.count("device") ? seg["device"] : ctx_device;
+        c.op = seg[segment::kOp];
+        c.shape = seg[segment::kShape];
+        c.dtype = seg[segment::kDtype];
+        c.device = seg.count(segment::kDevice) ? seg[segment::kDevice] : ctx_device;
         c.name = name;
         c.status = chosen.status;
         c.error = chosen.error;
         c.counters = chosen.counters;
-        c.label = parse_label(chosen.label);
+        c.label = label::parse(chosen.label);
         c.file = run.path;
         if (const auto it = case_index.find(name); it != case_index.end()) {
           m.cases[it->second] = std::move(c);
@@ -177,14 +177,14 @@ Model build_model(const std::vector<Run>& runs) {
           case_index[name] = m.cases.size();
           m.cases.push_back(std::move(c));
         }
-      } else if (seg.count("workload")) {
+      } else if (seg.count(segment::kWorkload)) {
         Workload w;
-        w.name = seg["workload"];
-        w.device = seg.count("device") ? seg["device"] : ctx_device;
+        w.name = seg[segment::kWorkload];
+        w.device = seg.count(segment::kDevice) ? seg[segment::kDevice] : ctx_device;
         w.status = chosen.status;
         w.error = chosen.error;
         w.counters = chosen.counters;
-        w.label = parse_label(chosen.label);
+        w.label = label::parse(chosen.label);
         if (const auto it = workload_index.find(name); it != workload_index.end()) {
           m.workloads[it->second] = std::move(w);
         } else {

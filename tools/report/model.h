@@ -11,6 +11,8 @@
 
 #include "gbench_json.h"
 
+#include "contract/result.h"
+
 #include <map>
 #include <optional>
 #include <string>
@@ -20,6 +22,22 @@ namespace mpsfb::report {
 
 enum class Status { kOk, kError, kSkipped };
 const char* to_string(Status s);
+
+// Name segments (benchmarks/naming.h writes them) and Google Benchmark's own context keys:
+// spelled here once, as the contract does not name them (yet).
+namespace segment {
+inline constexpr const char* kOp = "op";
+inline constexpr const char* kShape = "shape";
+inline constexpr const char* kDtype = "dtype";
+inline constexpr const char* kDevice = "device";
+inline constexpr const char* kWorkload = "workload";
+}  // namespace segment
+namespace gbench_context {
+inline constexpr const char* kDate = "date";
+inline constexpr const char* kLibraryBuildType = "library_build_type";
+}  // namespace gbench_context
+// The workload row's label field with its top fallback ops ("aten::x:41.2%,aten::y:10.1%").
+inline constexpr const char* kTopFallbackLabel = "top_fallback";
 
 using Segments = std::vector<std::pair<std::string, std::string>>;
 Segments split_name(const std::string& name);
@@ -31,10 +49,12 @@ struct Case {
   Status status = Status::kOk;
   std::string error;  // why it errored or was skipped
   std::map<std::string, double> counters;
-  std::map<std::string, std::string> label;  // key=value pairs of the label
+  std::map<std::string, std::string> label;  // key=value pairs of the label (label::parse)
   std::string file;                          // the JSON it came from
 
   std::optional<double> counter(const std::string& key) const;
+  std::string label_field(const std::string& key) const;  // "" when absent
+  std::vector<std::string> label_list(const std::string& key) const;  // a comma list field, empty items dropped
 };
 
 struct Workload {
@@ -62,8 +82,5 @@ struct Model {
 };
 
 Model build_model(const std::vector<Run>& runs);
-
-// "fallback_ops=aten::roll; static=backend fallback" -> {fallback_ops: aten::roll, static: backend fallback}
-std::map<std::string, std::string> parse_label(const std::string& label);
 
 }  // namespace mpsfb::report

@@ -1,9 +1,11 @@
 #include "report.h"
 
+#include "op_verdict.h"
 #include "text.h"
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -11,16 +13,18 @@ namespace mpsfb::report {
 
 namespace {
 
-bool on_device(const Case& c) { return c.device != "cpu"; }
-
 std::string cell(const std::optional<double>& v) { return v ? format_number(*v) : std::string(); }
 
-std::string label_value(const Case& c, const std::string& key) {
-  const auto it = c.label.find(key);
-  return it == c.label.end() ? std::string() : it->second;
-}
-
 }  // namespace
+
+bool on_device(const Case& c) { return c.device != "cpu"; }
+
+bool emulate_run(const Model& m) { return m.ctx(context::kFallbackMode) == "emulate"; }
+
+bool through_fallback(const Case& c) {
+  const auto f = c.counter(counters::kFallback);
+  return on_device(c) && ((f && *f != 0) || !c.label_list(label::kEmulatedOps).empty());
+}
 
 std::string FallbackStatus::text() const {
   switch (kind) {
@@ -31,7 +35,8 @@ std::string FallbackStatus::text() const {
     case Kind::kNo:
       return "no";
     case Kind::kEmulated:
-      return "emulated";
+      return falling == measured ? "emulated"
+                                 : "emulated (" + std::to_string(falling) + "/" + std::to_string(measured) + " cases)";
     case Kind::kCpuOnly:
       return "n/a (cpu run)";
     case Kind::kNoData:
@@ -51,13 +56,12 @@ FallbackStatus fallback_status(const Model& m, const std::string& op) {
     }
     any_ok = true;
     if (!on_device(*c)) continue;
-    const auto f = c->counter("fallback");
+    const auto f = c->counter(counters::kFallback);
     if (!f) continue;
     ++s.measured;
     if (*f != 0) {
       ++s.falling;
-      for (const auto& o : split(label_value(*c, "fallback_ops"), ","))
-        if (!o.empty()) inner.insert(o);
+      for (const auto& o : c->label_list(label::kFallbackOps)) inner.insert(o);
     }
   }
   s.fallback_ops.assign(inner.begin(), inner.end());
@@ -66,10 +70,10 @@ FallbackStatus fallback_status(const Model& m, const std::string& op) {
     s.no_data_reason = any_error ? "error" : "skipped";
   } else if (s.measured == 0) {
     s.kind = FallbackStatus::Kind::kCpuOnly;
-  } else if (m.ctx("fallback_mode") == "emulate") {
-    s.kind = FallbackStatus::Kind::kEmulated;
   } else if (s.falling == 0) {
-    s.kind = FallbackStatus::Kind::kNo;
+    s.kind = FallbackStatus::Kind::kNo;  // in emulate mode too: the verdict said native, so it ran natively
+  } else if (emulate_run(m)) {
+    s.kind = FallbackStatus::Kind::kEmulated;
   } else {
     s.kind = s.falling == s.measured ? FallbackStatus::Kind::kYes : FallbackStatus::Kind::kPartly;
   }
@@ -77,21 +81,25 @@ FallbackStatus fallback_status(const Model& m, const std::string& op) {
 }
 
 Table case_table(const std::vector<const Case*>& cases, bool with_op) {
+  using namespace counters;
+  static const char* const kTimes[] = {kCpuUs, kDevUs, kNativeUs, kPenalty, kOverheadUs, kFloorUs, kCopyEfficiency,
+                                       kFallback};
+  static const char* const kLabels[] = {label::kFallbackOps, label::kMpsVerdict, label::kMpsVia,
+                                        label::kVerdictSource};
   std::vector<Column> cols;
-  if (with_op) cols.push_back({"op"});
-  for (const char* h : {"shape", "dtype", "device", "cpu_us", "dev_us", "native_us", "penalty", "overhead_us",
-                        "floor_us", "copy_efficiency", "fallback", "fallback_ops", "bytes", "status", "error"})
-    cols.push_back({h});
+  if (with_op) cols.push_back({segment::kOp});
+  for (const char* h : {segment::kShape, segment::kDtype, segment::kDevice}) cols.push_back({h});
+  for (const char* h : kTimes) cols.push_back({h});
+  for (const char* h : kLabels) cols.push_back({h});
+  for (const char* h : {kBytes, "status", "error"}) cols.push_back({h});
   Table t(cols);
   for (const Case* c : cases) {
     std::vector<std::string> row;
     if (with_op) row.push_back(c->op);
     row.insert(row.end(), {c->shape, c->dtype, c->device});
-    for (const char* k : {"cpu_us", "dev_us", "native_us", "penalty", "overhead_us", "floor_us", "copy_efficiency",
-                          "fallback"})
-      row.push_back(cell(c->counter(k)));
-    row.push_back(label_value(*c, "fallback_ops"));
-    row.push_back(cell(c->counter("bytes")));
+    for (const char* k : kTimes) row.push_back(cell(c->counter(k)));
+    for (const char* k : kLabels) row.push_back(c->label_field(k));
+    row.push_back(cell(c->counter(kBytes)));
     row.push_back(to_string(c->status));
     row.push_back(c->error);
     t.add_row(std::move(row));
@@ -107,14 +115,42 @@ std::optional<double> pain_score(std::optional<long long> votes, std::optional<d
 
 namespace {
 
-// One line of the Top Pain table, before formatting.
+// Penalty range and median overhead over some cases of an op.
+struct Cost {
+  std::optional<double> penalty_min, penalty_max, median_overhead;
+  size_t cases = 0;
+};
+
+Cost cost_of(const std::vector<const Case*>& cases) {
+  Cost k;
+  std::vector<double> overheads;
+  for (const Case* c : cases) {
+    ++k.cases;
+    if (const auto p = c->counter(counters::kPenalty); p && !std::isnan(*p)) {
+      k.penalty_min = k.penalty_min ? std::min(*k.penalty_min, *p) : *p;
+      k.penalty_max = k.penalty_max ? std::max(*k.penalty_max, *p) : *p;
+    }
+    if (const auto o = c->counter(counters::kOverheadUs)) overheads.push_back(*o);
+  }
+  k.median_overhead = median(overheads);
+  return k;
+}
+
+// One op of the summary, before formatting.
 struct OpLine {
   std::string op;
   std::optional<long long> votes;
   std::vector<std::string> links;
   FallbackStatus fallback;
-  std::optional<double> penalty_min, penalty_max, median_overhead, pain;
-  size_t ok = 0, total = 0;
+  OpVerdict verdict;
+  Cost cost;  // over the pain cases: those that ran and share the op's verdict
+  std::optional<double> pain;
+  size_t total = 0;  // all the op's cases
+
+  // Ops that fall back on MPS, and those nothing is known about, are pain; native ops and
+  // dtypes MPS cannot hold are not.
+  bool ranked() const { return verdict.verdict == verdict::kFallsBack || verdict_unknown(verdict.verdict); }
+  bool requested() const { return votes.value_or(0) > 0; }
 };
 
 OpLine op_line(const Model& m, const std::string& op, const TargetsDemand* demand) {
@@ -127,47 +163,65 @@ OpLine op_line(const Model& m, const std::string& op, const TargetsDemand* deman
     }
   }
   l.fallback = fallback_status(m, op);
-  std::vector<double> overheads;
+  l.verdict = op_verdict(m, op);
+  std::vector<const Case*> pain_cases;
   for (const Case* c : m.cases_of(op)) {
     ++l.total;
-    if (c->status != Status::kOk) continue;
-    ++l.ok;
-    if (const auto p = c->counter("penalty"); p && !std::isnan(*p)) {
-      l.penalty_min = l.penalty_min ? std::min(*l.penalty_min, *p) : *p;
-      l.penalty_max = l.penalty_max ? std::max(*l.penalty_max, *p) : *p;
-    }
-    if (const auto o = c->counter("overhead_us")) overheads.push_back(*o);
+    if (c->status == Status::kOk && same_verdict(case_verdict(*c), l.verdict.verdict)) pain_cases.push_back(c);
   }
-  l.median_overhead = median(overheads);
-  l.pain = pain_score(l.votes, l.median_overhead);
+  l.cost = cost_of(pain_cases);
+  l.pain = pain_score(l.votes, l.cost.median_overhead);
   return l;
 }
 
 std::string links_cell(const std::vector<std::string>& links) {
   std::vector<std::string> parts;
-  for (size_t i = 0; i < links.size() && i < 3; ++i) parts.push_back("[" + std::to_string(i + 1) + "](" + links[i] + ")");
+  for (size_t i = 0; i < links.size() && i < 3; ++i)
+    parts.push_back("[" + std::to_string(i + 1) + "](" + links[i] + ")");
   return parts.empty() ? "—" : join(parts, " ");
 }
 
-std::string range_cell(const std::optional<double>& lo, const std::optional<double>& hi) {
-  if (!lo) return "—";
-  const std::string a = format_factor(lo), b = format_factor(hi);
+std::string range_cell(const Cost& k) {
+  if (!k.penalty_min) return "—";
+  const std::string a = format_factor(k.penalty_min), b = format_factor(k.penalty_max);
   return a == b ? a : a + "–" + b;
 }
 
 std::string cases_cell(const OpLine& l) {
-  return l.ok == l.total ? std::to_string(l.total) : std::to_string(l.ok) + " of " + std::to_string(l.total);
+  return l.cost.cases == l.total ? std::to_string(l.total)
+                                 : std::to_string(l.cost.cases) + " of " + std::to_string(l.total);
 }
 
 std::string votes_cell(const std::optional<long long>& v) { return v ? std::to_string(*v) : "—"; }
+
+std::string code(const std::string& s) { return "`" + s + "`"; }
+
+// Ops without any verdict: their cases come from JSON written before verdicts.
+size_t unjudged(const std::vector<OpLine>& lines) {
+  return static_cast<size_t>(
+      std::count_if(lines.begin(), lines.end(), [](const OpLine& l) { return l.verdict.verdict.empty(); }));
+}
+
+// "falls back 2, native 3": how many ops have each verdict.
+std::string verdict_counts(const std::vector<OpLine>& lines) {
+  std::vector<std::string> parts;
+  for (const char* token : {verdict::kFallsBack, verdict::kNative, verdict::kUnsupportedDtype, verdict::kUnknown}) {
+    const auto n = std::count_if(lines.begin(), lines.end(),
+                                 [&](const OpLine& l) { return same_verdict(l.verdict.verdict, token); });
+    if (n > 0) parts.push_back(std::string(token) + " " + std::to_string(n));
+  }
+  return join(parts, ", ");
+}
 
 void context_section(std::ostringstream& out, const Model& m) {
   out << "## Run context\n\n";
   Table t({{"key"}, {"value"}});
   bool differ = false;
-  for (const char* key : {"torch_version", "device", "device_name", "os_version", "date", "fallback_mode",
-                          "PYTORCH_ENABLE_MPS_FALLBACK", "mps_build", "targets", "targets_sha1", "h2d_GBps",
-                          "d2h_GBps", "sync_us", "library_build_type"}) {
+  for (const char* key :
+       {context::kTorchVersion, context::kVerdictTorch, context::kNativeFunctions, context::kDevice,
+        context::kDeviceName, context::kOsVersion, gbench_context::kDate, context::kFallbackMode, context::kEmulate,
+        context::kMpsFallbackEnv, context::kMpsBuild, context::kTargets, context::kTargetsSha1, context::kH2dGBps,
+        context::kD2hGBps, context::kSyncUs, gbench_context::kLibraryBuildType}) {
     const auto it = m.context.find(key);
     t.add_row({key, it == m.context.end() ? "—" : join(it->second, " | ")});
     differ = differ || (it != m.context.end() && it->second.size() > 1);
@@ -177,66 +231,146 @@ void context_section(std::ostringstream& out, const Model& m) {
   out << "\n";
 }
 
-void pain_section(std::ostringstream& out, const std::vector<OpLine>& lines, bool have_demand) {
-  out << "## Top pain\n\n"
-      << "pain = log2(1 + votes) × log2(1 + max(0, median overhead_us)): both demand and cost span orders of "
+void pain_section(std::ostringstream& out, const Model& m, const std::vector<OpLine>& lines, bool have_demand) {
+  const size_t without_verdict = unjudged(lines);
+  out << "## Top pain\n\n";
+  if (without_verdict < lines.size())
+    out << "The ops that fall back on MPS in torch " << verdict_torch(m)
+        << ", each with its verdict and where the verdict comes from; ops native there are in the next section, and "
+           "cases in a dtype MPS cannot hold are never pain. Penalty, overhead and pain come from the cases that fall "
+           "back.\n\n";
+  out << "pain = log2(1 + votes) × log2(1 + max(0, median overhead_us)): both demand and cost span orders of "
          "magnitude, so each counts by its logarithm and neither a viral request nor one huge tensor drowns the "
          "other; an op nobody asked for, or one that loses nothing, scores 0.\n\n";
   if (!have_demand) out << "No targets file was read: votes count as 0 and links are unknown.\n\n";
+  if (without_verdict == lines.size() && !lines.empty())
+    out << "This run carries no MPS verdicts (it predates them): every op is ranked on its measurements alone, "
+           "whether or not it still falls back in this torch.\n\n";
+  else if (without_verdict > 0)
+    out << "Ops without an MPS verdict (" << without_verdict << ", from a run that predates verdicts) are ranked on "
+        << "their measurements alone, marked unknown.\n\n";
   Table t({{"rank", Align::kRight},
            {"op"},
            {"pain", Align::kRight},
            {"votes", Align::kRight},
            {"requests"},
-           {"falls back here?"},
+           {"MPS verdict"},
+           {"verdict source"},
+           {"fallback in this run"},
            {"penalty range"},
            {"median overhead (µs)", Align::kRight},
            {"cases", Align::kRight}});
   size_t rank = 0;
+  std::vector<const OpLine*> ranked;
   for (const auto& l : lines)
-    t.add_row({std::to_string(++rank), "`" + l.op + "`", l.pain ? format_short(*l.pain) : "—", votes_cell(l.votes),
-               links_cell(l.links), l.fallback.text(), range_cell(l.penalty_min, l.penalty_max),
-               format_or_dash(l.median_overhead), cases_cell(l)});
-  if (t.empty())
+    if (l.ranked()) ranked.push_back(&l);
+  for (const OpLine* l : ranked)
+    t.add_row({std::to_string(++rank), code(l->op), l->pain ? format_short(*l->pain) : "—", votes_cell(l->votes),
+               links_cell(l->links), l->verdict.text(l->op), l->verdict.source(), l->fallback.text(),
+               range_cell(l->cost), format_or_dash(l->cost.median_overhead), cases_cell(*l)});
+  if (lines.empty())
     out << "No op cases in the input.\n\n";
+  else if (t.empty())
+    out << "None: no op of this run falls back on MPS in torch " << verdict_torch(m) << ".\n\n";
   else
     out << to_markdown(t) << "\n";
-  if (std::none_of(lines.begin(), lines.end(), [](const OpLine& l) { return l.pain.has_value(); }) && !lines.empty())
+  const auto scored = [](const OpLine* l) { return l->pain.has_value(); };
+  if (!ranked.empty() && std::none_of(ranked.begin(), ranked.end(), scored))
     out << "No case ran on a device, so there is no overhead to score: ops are ordered by votes.\n\n";
 }
 
-void native_section(std::ostringstream& out, const Model& m, const std::vector<OpLine>& lines) {
-  out << "## Native now\n\n";
-  const bool any_device = std::any_of(m.cases.begin(), m.cases.end(), [](const Case& c) { return on_device(c); });
-  if (!any_device) {
-    out << "Not applicable: this run measured the CPU only (device cpu), which says nothing about the fallback.\n\n";
+// What the fallback would cost a native op: from the cases the run emulated anyway (--emulate=all).
+Cost emulated_native_cost(const Model& m, const std::string& op) {
+  std::vector<const Case*> emulated;
+  for (const Case* c : m.cases_of(op))
+    if (c->status == Status::kOk && case_verdict(*c) == verdict::kNative && through_fallback(*c)) emulated.push_back(c);
+  return cost_of(emulated);
+}
+
+void now_native_section(std::ostringstream& out, const Model& m, const std::vector<OpLine>& lines, bool have_demand) {
+  out << "## Requested, now native in torch " << verdict_torch(m) << "\n\n";
+  if (unjudged(lines) == lines.size()) {
+    out << "Unknown: this run carries no MPS verdicts.\n\n";
     return;
   }
-  if (m.ctx("fallback_mode") == "emulate") {
-    out << "Not applicable: in emulate mode every measured op is routed through the fallback on purpose.\n\n";
+  if (!have_demand) {
+    out << "Unknown: no targets file was read, so which ops are requested is not known.\n\n";
     return;
   }
-  Table t({{"op"}, {"votes", Align::kRight}, {"penalty range"}, {"cases", Align::kRight}});
-  for (const auto& l : lines)
-    if (l.fallback.kind == FallbackStatus::Kind::kNo)
-      t.add_row({"`" + l.op + "`", votes_cell(l.votes), range_cell(l.penalty_min, l.penalty_max), cases_cell(l)});
+  Table t({{"op"}, {"votes", Align::kRight}, {"requests"}, {"MPS verdict"}, {"verdict source"}, {"if it fell back"}});
+  std::vector<std::string> unrequested;
+  bool priced = false;
+  for (const auto& l : lines) {
+    if (l.verdict.verdict != verdict::kNative) continue;
+    if (!l.requested()) {
+      unrequested.push_back(code(l.op));
+      continue;
+    }
+    const Cost k = emulated_native_cost(m, l.op);
+    priced = priced || k.cases > 0;
+    const std::string cost = k.cases == 0 ? "—"
+                                          : "through the fallback it would cost " + format_or_dash(k.median_overhead) +
+                                                " µs, " + range_cell(k);
+    t.add_row({code(l.op), votes_cell(l.votes), links_cell(l.links), l.verdict.text(l.op), l.verdict.source(), cost});
+  }
   if (t.empty()) {
-    out << "None: every op that ran falls back on this build.\n\n";
-    return;
+    out << "None: no requested op of this run is native in this torch.\n\n";
+  } else {
+    out << "Requested ops (votes in the targets file) that MPS runs natively in this torch: their requests can be "
+           "closed, unless they are about another torch build, dtype or shape. Where the run routed them through the "
+           "fallback anyway (`--fallback=emulate --emulate=all`), the last column says what native support saves: "
+           "the median overhead over the CPU per call, and the penalty range.\n\n"
+        << to_markdown(t) << "\n";
+    if (emulate_run(m) && !priced)
+      out << "This run emulated only the ops that fall back (emulate: " << m.ctx(context::kEmulate)
+          << "); `--fallback=emulate --emulate=all` prices the native ones too.\n\n";
   }
-  out << "Ops whose cases all ran without the fallback on this build (fallback counter 0). If they are still "
-         "requested, the request may be out of date, or about another dtype or shape.\n\n"
-      << to_markdown(t) << "\n";
+  if (!unrequested.empty()) out << "Native and not requested: " << join(unrequested, ", ") << ".\n\n";
+}
+
+// Cases in a dtype MPS cannot hold, per op and dtype: an error on MPS, not a fallback.
+void unsupported_section(std::ostringstream& out, const Model& m) {
+  std::vector<std::pair<std::string, std::string>> order;  // (op, dtype), first appearance
+  std::map<std::pair<std::string, std::string>, std::pair<size_t, std::string>> seen;  // -> cases, source
+  for (const auto& c : m.cases) {
+    if (case_verdict(c) != verdict::kUnsupportedDtype) continue;
+    auto [it, fresh] = seen.try_emplace({c.op, c.dtype}, 0, c.label_field(label::kVerdictSource));
+    if (fresh) order.push_back(it->first);
+    ++it->second.first;
+  }
+  if (order.empty()) return;
+  out << "## Dtypes MPS cannot hold\n\n"
+      << "Not a fallback and not pain: MPS has no such dtype, so the op raises there whatever its kernels.\n\n";
+  for (const auto& key : order) {
+    const auto& [n, source] = seen.at(key);
+    out << "- " << code(key.first) << " " << key.second << " (" << n << (n == 1 ? " case" : " cases") << ")"
+        << (source.empty() ? "" : ": " + source) << "\n";
+  }
+  out << "\n";
+}
+
+// MPS runs: cases where the run-time verdict and the static one disagree.
+void findings_section(std::ostringstream& out, const Model& m) {
+  std::vector<std::string> items;
+  for (const auto& c : m.cases)
+    if (const std::string f = c.label_field(label::kVerdictFinding); !f.empty())
+      items.push_back(code(c.name) + ": " + f);
+  if (items.empty()) return;
+  out << "## Run time against the static verdict\n\n"
+      << "The run-time verdict is the truth on this build; the static one (native_functions.yaml) disagreed:\n\n";
+  for (const auto& i : items) out << "- " << i << "\n";
+  out << "\n";
 }
 
 void failures_section(std::ostringstream& out, const Model& m) {
   out << "## Errored and skipped cases\n\n";
   Table t({{"case"}, {"status"}, {"reason"}});
   for (const auto& c : m.cases)
-    if (c.status != Status::kOk) t.add_row({"`" + c.name + "`", to_string(c.status), c.error});
+    if (c.status != Status::kOk) t.add_row({code(c.name), to_string(c.status), c.error});
   for (const auto& w : m.workloads)
     if (w.status != Status::kOk)
-      t.add_row({"`workload:" + w.name + "/device:" + w.device + "`", to_string(w.status), w.error});
+      t.add_row({code(std::string(segment::kWorkload) + ":" + w.name + "/" + segment::kDevice + ":" + w.device),
+                 to_string(w.status), w.error});
   if (t.empty())
     out << "None.\n\n";
   else
@@ -267,9 +401,10 @@ void workload_section(std::ostringstream& out, const Model& m) {
            {"top fallback ops"}});
   for (const auto& w : m.workloads) {
     if (w.status != Status::kOk) continue;
-    const auto top = w.label.find("top_fallback");
-    t.add_row({w.name, w.device, format_or_dash(w.counter("fallback_pct")), format_or_dash(w.counter("fallback_calls_pct")),
-               format_or_dash(w.counter("total_ops")), top_fallback_cell(top == w.label.end() ? "" : top->second)});
+    const auto top = w.label.find(kTopFallbackLabel);
+    t.add_row({w.name, w.device, format_or_dash(w.counter(counters::kFallbackPct)),
+               format_or_dash(w.counter(counters::kFallbackCallsPct)), format_or_dash(w.counter(counters::kTotalOps)),
+               top_fallback_cell(top == w.label.end() ? "" : top->second)});
   }
   out << (t.empty() ? std::string("No workload ran (see the errored cases).\n\n") : to_markdown(t) + "\n");
 }
@@ -294,10 +429,14 @@ void how_to_read(std::ostringstream& out) {
       << "- **overhead** = dev_us − cpu_us, the time lost per call. `floor_us` is what the copies alone should cost "
          "(bytes over the measured link plus one synchronize); `copy_efficiency` = floor_us / overhead_us: near 1, "
          "the copies explain the overhead; far below 1, something else (queue drains, dispatch, allocation) does.\n"
-      << "- **falls back here?** comes from probing one call: yes = the op (or an inner op, listed as `fallback_ops` "
-         "in results/&lt;op&gt;.csv) ran through the CPU fallback on this build; no = it ran natively; emulated = the "
-         "run forced the fallback (`--fallback=emulate`) to price it on a device that has the kernel; n/a = a "
-         "CPU-only run.\n"
+      << "- **MPS verdict**: what MPS does with the op in the torch named (context `verdict_torch`): native; falls "
+         "back (via the leaf ops without an MPS kernel, for a composite); unsupported dtype (MPS cannot hold it); "
+         "unknown. **verdict source**: `run time on MPS` on an MPS build, otherwise static: that torch's "
+         "native_functions.yaml, the ops MPSFallback.mm always sends to the CPU, or the dtype.\n"
+      << "- **fallback in this run** comes from probing one call: yes = the op (or an inner op, listed as "
+         "`fallback_ops` in results/&lt;op&gt;.csv) ran through the CPU fallback on this build; no = it ran "
+         "natively; emulated = the run routed it through the fallback (`--fallback=emulate`) to price it on a device "
+         "that has the kernel; n/a = a CPU-only run.\n"
       << "- Every case is in `results/<op>.csv`; `mpsfb_report --compare` diffs two runs (docs/reports.md).\n";
 }
 
@@ -319,14 +458,19 @@ std::string summary_markdown(const Model& m, const SummaryOptions& options) {
   std::ostringstream out;
   out << "# MPS fallback report\n\n";
   std::vector<std::string> files;
-  for (const auto& f : m.files) files.push_back("`" + f + "`");
+  for (const auto& f : m.files) files.push_back(code(f));
   out << "From " << join(files, ", ") << "; demand from "
-      << (options.demand ? "`" + options.demand->path + "`" : std::string("no targets file")) << ". "
-      << m.cases.size() << " cases of " << lines.size() << " ops: " << ok << " ok, " << errored << " errored, "
-      << skipped << " skipped.\n\n";
+      << (options.demand ? code(options.demand->path) : std::string("no targets file")) << ". " << m.cases.size()
+      << " cases of " << lines.size() << " ops: " << ok << " ok, " << errored << " errored, " << skipped
+      << " skipped.";
+  if (std::any_of(lines.begin(), lines.end(), [](const OpLine& l) { return !l.verdict.verdict.empty(); }))
+    out << " MPS verdicts per op (torch " << verdict_torch(m) << "): " << verdict_counts(lines) << ".";
+  out << "\n\n";
   context_section(out, m);
-  pain_section(out, lines, options.demand != nullptr);
-  native_section(out, m, lines);
+  pain_section(out, m, lines, options.demand != nullptr);
+  now_native_section(out, m, lines, options.demand != nullptr);
+  unsupported_section(out, m);
+  findings_section(out, m);
   failures_section(out, m);
   workload_section(out, m);
   plots_section(out, options.plots);

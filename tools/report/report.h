@@ -11,8 +11,17 @@
 
 namespace mpsfb::report {
 
-// Does an op fall back on the machine that ran it? From the fallback counter of its cases
-// that ran on a device (CPU-only rows carry fallback=0 without having probed anything).
+// The case ran on a device (not --device=cpu, where nothing is probed).
+bool on_device(const Case& c);
+// A --fallback=emulate run (context fallback_mode).
+bool emulate_run(const Model& m);
+// The case ran on a device through the fallback: fallback counter 1, or emulated ops named.
+bool through_fallback(const Case& c);
+
+// Did an op go through the fallback on the machine that ran it? From the fallback counter of
+// its cases that ran on a device (CPU-only rows carry fallback=0 without having probed
+// anything). In emulate mode, an op that no case routed through the fallback is kNo: its
+// verdict said native, so it ran on the device's own kernel.
 struct FallbackStatus {
   enum class Kind { kYes, kPartly, kNo, kEmulated, kCpuOnly, kNoData };
   Kind kind = Kind::kNoData;
@@ -20,7 +29,7 @@ struct FallbackStatus {
   std::vector<std::string> fallback_ops;  // union of the cases' fallback_ops labels, sorted
   std::string no_data_reason;             // kNoData: "error" or "skipped"
 
-  // yes | yes (k/n cases) | no | emulated | n/a (cpu run) | error | skipped
+  // yes | yes (k/n cases) | no | emulated | emulated (k/n cases) | n/a (cpu run) | error | skipped
   std::string text() const;
 };
 FallbackStatus fallback_status(const Model& m, const std::string& op);

@@ -1,6 +1,6 @@
 // mpsfb_report --update-targets ops/targets.yaml RUN.json: records what a run found out about
-// each op (falls back here, native, error; the inner ops that fell back) in a status file
-// beside the targets file, ops/targets.status.yaml.
+// each op (falls back here, native, error; the inner ops that fell back; its MPS verdict) in a
+// status file beside the targets file, ops/targets.status.yaml.
 //
 // Note [Why a separate status file]: targets.yaml is curated by hand and carries comments;
 // yaml-cpp drops comments when it writes, so rewriting it would lose them. The status file is
