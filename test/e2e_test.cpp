@@ -115,4 +115,95 @@ TEST(EndToEnd, AutoDeviceSaysWhichItPicked) {
   EXPECT_NE(r.output.find("[auto: mps, then cuda, then cpu]"), std::string::npos) << r.output;
 }
 
+// Reads a run's JSON: its context and its rows by name.
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+std::string label_of(const nlohmann::json& run, const std::string& name) {
+  const auto* row = find(run.at("benchmarks"), name);
+  return row ? row->value("label", std::string()) : "<no row " + name + ">";
+}
+
+TEST(EndToEnd, EveryCaseCarriesItsMpsVerdictAndItsSource) {
+  const auto out = temp_json("verdict");
+  const auto r = run("--device=cpu --targets=" + data("e2e.yaml") +
+                     " --benchmark_min_time=0.001 --benchmark_out_format=json --benchmark_out=" + out.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto j = read_json(out);
+  EXPECT_NE(j.at("context").at("native_functions").get<std::string>().find("native_functions.yaml"), std::string::npos);
+  EXPECT_EQ(j.at("context").at("verdict_torch"), j.at("context").at("torch_version"));
+  const auto roll = label_of(j, "op:aten::roll/shape:8x16/dtype:f32/device:cpu/manual_time");
+  EXPECT_NE(roll.find("mps_verdict=native"), std::string::npos) << roll;
+  EXPECT_NE(roll.find("verdict_source=static: native_functions.yaml of torch "), std::string::npos) << roll;
+}
+
+TEST(EndToEnd, WithoutNativeFunctionsTheRunGoesOnWithUnknownVerdicts) {
+  const auto out = temp_json("noyaml");
+  const auto r = run("--device=cpu --native-functions=/nonexistent/native_functions.yaml --targets=" + data("e2e.yaml") +
+                     " --benchmark_filter=op:aten::roll/ --benchmark_min_time=0.001 --benchmark_out_format=json "
+                     "--benchmark_out=" + out.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("no MPS verdicts: /nonexistent/native_functions.yaml: no such file"), std::string::npos)
+      << r.output;
+  const auto j = read_json(out);
+  EXPECT_EQ(j.at("context").at("native_functions").get<std::string>().rfind("not found: ", 0), 0u);
+  const auto roll = label_of(j, "op:aten::roll/shape:8x16/dtype:f32/device:cpu/manual_time");
+  EXPECT_NE(roll.find("mps_verdict=unknown"), std::string::npos) << roll;
+}
+
+TEST(EndToEnd, ListVerdictsJudgesCompositesByTheirLeaves) {
+  const auto r = run("--device=cpu --list-verdicts --targets=" + data("composite.yaml"));
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  ASSERT_EQ(j.at("ops").size(), 2u) << j.dump(1);
+  const auto& svdvals = j.at("ops").at(0);
+  EXPECT_EQ(svdvals.at("op"), "aten::linalg_svdvals");
+  EXPECT_EQ(svdvals.at("mps_verdict"), "falls back");
+  EXPECT_EQ(svdvals.at("text"), "falls back via aten::_linalg_svd");
+  EXPECT_EQ(j.at("ops").at(1).at("mps_verdict"), "native");
+
+  const auto all = run("--device=cpu --emulate=all --targets=" + data("composite.yaml"));
+  EXPECT_EQ(all.rc, 2);
+  EXPECT_NE(all.output.find("--emulate=all needs --fallback=emulate"), std::string::npos) << all.output;
+  EXPECT_EQ(run("--emulate=some").rc, 2);
+}
+
+// A YAML-only composite op is emulated at the leaf that lacks an MPS kernel; a native one runs
+// natively unless --emulate=all asks what native support saves.
+TEST(EndToEnd, CudaEmulatesCompositesAtTheirFallingLeaf) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "needs CUDA";
+  for (const std::string mode : {"falls-back", "all"}) {
+    const auto out = temp_json(("composite_" + mode).c_str());
+    const auto r = run("--device=cuda --fallback=emulate --emulate=" + mode + " --targets=" + data("composite.yaml") +
+                       " --benchmark_min_time=0.001 --benchmark_out_format=json --benchmark_out=" + out.string());
+    ASSERT_EQ(r.rc, 0) << r.output;
+    const auto j = read_json(out);
+    EXPECT_EQ(j.at("context").at("emulate"), mode);
+    const auto& b = j.at("benchmarks");
+    const auto* svd = find(b, "op:aten::linalg_svdvals/shape:16x16/dtype:f32/device:cuda/manual_time");
+    ASSERT_TRUE(svd) << b.dump(1);
+    ASSERT_FALSE(svd->value("error_occurred", false)) << svd->dump(1);
+    EXPECT_EQ(svd->at("fallback").get<double>(), 1);
+    EXPECT_TRUE(svd->contains("native_us"));
+    const auto svd_label = svd->at("label").get<std::string>();
+    EXPECT_NE(svd_label.find("emulated_ops=aten::_linalg_svd"), std::string::npos) << svd_label;
+    EXPECT_NE(svd_label.find("fallback_ops=aten::_linalg_svd"), std::string::npos) << svd_label;
+    const auto* lse = find(b, "op:aten::logcumsumexp/shape:64x64/dtype:f32/device:cuda/manual_time");
+    ASSERT_TRUE(lse) << b.dump(1);
+    ASSERT_FALSE(lse->value("error_occurred", false)) << lse->dump(1);
+    const auto lse_label = lse->at("label").get<std::string>();
+    EXPECT_NE(lse_label.find("mps_verdict=native"), std::string::npos) << lse_label;
+    if (mode == "all") {
+      EXPECT_EQ(lse->at("fallback").get<double>(), 1);
+      EXPECT_NE(lse_label.find("emulated_ops=aten::_logcumsumexp"), std::string::npos) << lse_label;
+    } else {
+      EXPECT_EQ(lse->at("fallback").get<double>(), 0);  // native on MPS: measured natively
+      EXPECT_FALSE(lse->contains("native_us"));
+      EXPECT_EQ(lse_label.find("emulated_ops="), std::string::npos) << lse_label;
+    }
+  }
+}
+
 }  // namespace
