@@ -25,7 +25,9 @@ import pytest
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 ROOT = HERE.parent.parent
-TOOL = ROOT / "tools" / "sync_requests.py"
+TOOL = ROOT / "tools" / "sync_requests.py"     # the CLI (a shim for the package tools/sync_requests/)
+if str(ROOT / "tools") not in sys.path:         # so that tests can `import sync_requests`
+    sys.path.insert(0, str(ROOT / "tools"))
 REPO_ID = 65600975  # pytorch/pytorch's repository id, as in GitHub's pagination links
 
 

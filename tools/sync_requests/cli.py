@@ -1,0 +1,193 @@
+"""The command line: fetch, tally, merge, write (docs/sync.md)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import sys
+import urllib.parse
+from typing import List, Optional, Sequence, Set
+
+from .common import (DEFAULT_API_URL, DEFAULT_CACHE_DIR, DEFAULT_ISSUES, DEFAULT_OUT,
+                     DEFAULT_REPO, DEFAULT_SEED, TOOL, SyncError, atomic_write, scrubbable)
+from .github import GitHubClient
+from .parse import op_family
+from .render import FlowList, check_output, render
+from .seed import CHECK_OPS_MODES, OpChecker, load_seed, merge
+from .tally import Post, tally
+
+
+def _date_arg(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def _env_number(name: str, default: float, kind=float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SyncError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise SyncError(f"{name} must not be negative")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sync_requests.py",
+        description="Count MPS op requests in the PyTorch tracking issues and write "
+                    "ops/targets.yaml (seed entries + demand + new ops).",
+        epilog="Token: GH_TOKEN (optional). Details: docs/sync.md")
+    p.add_argument("--issues", type=int, nargs="+", default=list(DEFAULT_ISSUES),
+                   metavar="N", help="issue numbers (default: %(default)s)")
+    p.add_argument("--repo", default=DEFAULT_REPO, help="owner/name (default: %(default)s)")
+    p.add_argument("--out", default=DEFAULT_OUT, help="output file (default: %(default)s)")
+    p.add_argument("--seed", default=None,
+                   help=f"curated seed to merge (default: {DEFAULT_SEED}; skipped with a "
+                        "note if the default is missing, an error if a given one is)")
+    p.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR,
+                   help="response cache with ETags (default: %(default)s)")
+    p.add_argument("--offline", action="store_true",
+                   help="replay the cache only; no network")
+    p.add_argument("--api-url", default=DEFAULT_API_URL, help="default: %(default)s")
+    p.add_argument("--since", type=_date_arg, metavar="YYYY-MM-DD",
+                   help="count only comments created on or after this date")
+    p.add_argument("--check-ops", choices=CHECK_OPS_MODES,
+                   default=os.environ.get("MPSFB_SYNC_CHECK_OPS") or "auto",
+                   help="check new op names against the dispatcher of an importable torch: "
+                        "auto (if torch imports), torch (required), off "
+                        "(default: $MPSFB_SYNC_CHECK_OPS or auto)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log requests on stderr")
+    p.add_argument("--backoff", type=float, default=None, help=argparse.SUPPRESS)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.check_ops not in CHECK_OPS_MODES:
+        raise SyncError(f"MPSFB_SYNC_CHECK_OPS={args.check_ops!r}: expected one of "
+                        f"{', '.join(CHECK_OPS_MODES)}")
+    token = os.environ.get("GH_TOKEN") or None
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", args.repo):
+        raise SyncError(f"--repo must be owner/name, got {args.repo!r}")
+    if not args.offline:
+        scheme = urllib.parse.urlsplit(args.api_url).scheme
+        if scheme not in ("http", "https"):
+            raise SyncError(f"--api-url must be an http(s) URL, got {args.api_url!r}")
+        if not token:
+            sys.stderr.write("sync_requests: note: GH_TOKEN is not set; unauthenticated "
+                             "requests are limited to 60 per hour\n")
+    backoff = args.backoff if args.backoff is not None else _env_number("MPSFB_SYNC_BACKOFF", 1.0)
+    client = GitHubClient(
+        api_url=args.api_url, token=token, cache_dir=args.cache_dir, offline=args.offline,
+        retries=int(_env_number("MPSFB_SYNC_RETRIES", 3, int)), backoff=backoff,
+        timeout=_env_number("MPSFB_SYNC_TIMEOUT", 30.0), verbose=args.verbose)
+
+    seed_path = args.seed if args.seed is not None else DEFAULT_SEED
+    if os.path.realpath(seed_path) == os.path.realpath(args.out):
+        raise SyncError(f"--out {args.out} is the seed: the curated file is an input only")
+    seed_ops = load_seed(seed_path, explicit=args.seed is not None)
+    known = {op_family(e["op"]).partition("::")[2] for e in seed_ops
+             if e["op"].startswith("aten::")}
+
+    # Fetch everything first: any failure stops before the output is touched.
+    posts: List[Post] = []
+    comments_read = 0
+    issues = list(dict.fromkeys(args.issues))
+    for number in issues:
+        issue = client.issue(args.repo, number)
+        comments = client.comments(args.repo, number)
+        seen_ids: Set[object] = set()
+        unique_comments = []
+        for c in comments:
+            cid = c.get("id")
+            if cid is not None and cid in seen_ids:
+                continue
+            seen_ids.add(cid)
+            unique_comments.append(c)
+        comments_read += len(unique_comments)
+        expected = issue.get("comments")
+        if isinstance(expected, int) and expected != len(unique_comments):
+            client.log(f"{args.repo}#{number}: issue says {expected} comments, read "
+                       f"{len(unique_comments)}")
+        posts.append(Post.from_api(number, issue))
+        posts.extend(Post.from_api(number, c) for c in unique_comments)
+
+    t = tally(posts, known, args.since)
+    t.comments_read = comments_read
+    seed_families = {op_family(e["op"]) for e in seed_ops}
+    checker = None
+    if any(fam not in seed_families for fam in t.families):
+        checker = OpChecker(args.check_ops)
+        if args.check_ops == "auto" and not checker.active:
+            sys.stderr.write("sync_requests: note: torch is not importable here, so new op names "
+                             "are not checked (mps_benchmarks rejects names its LibTorch does "
+                             "not know)\n")
+    ops, kept, n_new, unresolved = merge(seed_ops, t, checker)
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    today = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date() if epoch
+             and epoch.isdigit() else dt.date.today()).isoformat()
+    generated = {"date": today, "tool": TOOL, "repo": args.repo, "issues": FlowList(issues)}
+    if args.since:
+        generated["since"] = args.since
+    generated.update({
+        "comments_read": comments_read,
+        "requesting_comments": t.requesting,
+        "ignored_comments": dict(sorted(t.ignored.items())),
+        "torch_versions_seen": FlowList(t.torch_versions),
+        "commit_hashes_seen": t.commit_hashes,
+        "seed": seed_path if os.path.exists(seed_path) else None,
+        "seed_demand_kept": kept,
+        "new_ops": n_new,
+        "op_check": checker.status if checker else "no new ops",
+    })
+    if unresolved:
+        generated["unresolved_ops"] = unresolved
+    if t.unrecognised:
+        generated["unrecognised_names"] = t.unrecognised
+    text = render({"version": 1, "generated": generated, "ops": ops})
+    check_output(text)
+    secret = scrubbable(token)
+    if secret and secret in text:  # belt and braces: comments could quote anything
+        raise SyncError("refusing to write output that contains the API token")
+    try:
+        atomic_write(args.out, text)
+    except OSError as exc:
+        raise SyncError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    source = "cache" if args.offline else args.api_url
+    print(f"sync_requests: wrote {args.out}: {len(ops)} ops ({len(ops) - n_new} from the seed, "
+          f"{n_new} new); {t.requesting} requesting comments of {comments_read} read from "
+          + ", ".join(f"#{n}" for n in issues) + f" ({source}; {client.stats['fetched']} fetched, "
+          f"{client.stats['not_modified']} not modified)")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    secret = scrubbable(os.environ.get("GH_TOKEN"))
+    try:
+        return run(args)
+    except SyncError as exc:
+        msg = " ".join(str(exc).split())
+        if secret:
+            msg = msg.replace(secret, "***")
+        sys.stderr.write(f"sync_requests: error: {msg}\n")
+        return 1
+    except OSError as exc:  # the cache directory, mostly (the output has its own message)
+        where = f" ({exc.filename})" if exc.filename else ""
+        sys.stderr.write(f"sync_requests: error: {exc.strerror or exc}{where}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("sync_requests: error: interrupted; nothing written\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

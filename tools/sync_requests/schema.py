@@ -1,0 +1,17 @@
+"""The targets.yaml schema as the sync writes and checks it (docs/targets-format.md).
+
+The one Python copy of what the C++ decoder (benchmarks/targets.cpp) accepts: the seed loader,
+the output self-check and the tests all read it from here.
+"""
+
+# Keys docs/targets-format.md allows; anything else is an error for the C++ loader.
+TOP_KEYS = ("version", "generated", "ops")
+ENTRY_KEYS = ("op", "shapes", "dtypes", "args", "emulate", "check", "tol_scale", "needs_fixture",
+              "requires", "note", "demand")
+DEMAND_KEYS = ("votes", "users", "thumbs_up", "first_request", "last_request", "issues",
+               "links", "use_cases")
+# The entry keys whose value is a mapping with keys of its own.
+ENTRY_MAPS = {"demand": DEMAND_KEYS}
+
+# The short dtype names of targets-format.md, in the table's order.
+DTYPES = ("f32", "f16", "bf16", "f64", "i64", "i32", "i16", "i8", "u8", "bool", "c64", "c128")

@@ -1,0 +1,230 @@
+"""The curated seed and the merge: seed entries with fresh demand, then the new requests.
+
+Rules: docs/sync.md "Merge".  New op names are checked against the dispatcher of an
+importable torch, so that mps_benchmarks (whose LibTorch is that torch) loads the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Dict, List, Optional, Tuple
+
+import yaml
+
+from .common import DEFAULT_SEED, SyncError
+from .parse import op_family
+from .render import FlowList, flowify
+from .schema import DTYPES, ENTRY_KEYS, ENTRY_MAPS, TOP_KEYS
+from .tally import FamilyDemand, Tally
+
+MAX_NEW_SHAPES = 4       # shapes kept for a new op
+CHECK_OPS_MODES = ("auto", "torch", "off")
+
+# Libraries whose ops need loading (targets.yaml `requires:`), by op namespace.
+NAMESPACE_REQUIRES = {"torchvision": "torchvision", "torchaudio": "torchaudio"}
+
+
+class _SeedLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as strings (first_request: 2024-05-02 stays text)."""
+
+
+_SeedLoader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+_OP_NAME_RE = re.compile(r"[A-Za-z_]\w*::[A-Za-z_]\w*(\.[A-Za-z_]\w*)?", re.ASCII)
+
+
+def _known_keys(mapping: dict, allowed: Tuple[str, ...], where: str, what: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise SyncError(f"{where}: unknown {what} '{key}' (allowed: {', '.join(allowed)})")
+
+
+def load_seed(path: Optional[str], explicit: bool) -> List[dict]:
+    if path is None or not os.path.exists(path):
+        if explicit:
+            raise SyncError(f"seed file {path} not found (pass the curated seed, e.g. "
+                            f"--seed {DEFAULT_SEED})")
+        sys.stderr.write(f"sync_requests: note: no seed file at {path}; writing the requested "
+                         "ops only\n")
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.load(f, Loader=_SeedLoader)  # noqa: S506 - SafeLoader subclass
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SyncError(f"cannot read seed {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SyncError(f"seed {path}{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise SyncError(f"seed {path}: expected a mapping with 'version' and 'ops'")
+    _known_keys(data, TOP_KEYS, f"seed {path}", "top-level key")
+    if data.get("version") != 1:
+        raise SyncError(f"seed {path}: 'version' must be 1")
+    ops = data.get("ops") or []
+    if not isinstance(ops, list):
+        raise SyncError(f"seed {path}: 'ops' must be a list")
+    for i, entry in enumerate(ops):
+        label = f"seed {path}: ops[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
+            raise SyncError(f"{label}: expected a mapping with an 'op' name")
+        label += f" ({entry['op']})"
+        if not _OP_NAME_RE.fullmatch(entry["op"]):
+            raise SyncError(f"{label}: op must be namespace::name[.overload]")
+        _known_keys(entry, ENTRY_KEYS, label, "key")
+        for block, allowed in ENTRY_MAPS.items():
+            value = entry.get(block)
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise SyncError(f"{label}: '{block}' must be a mapping")
+            _known_keys(value, allowed, label, f"{block} key")
+    return ops
+
+
+def default_shapes(family: str) -> List[List[int]]:
+    """Placeholder shapes for a new op with none in its comments (docs/sync.md)."""
+    name = family.partition("::")[2]
+    if "3d" in name:
+        return [[1, 3, 16, 64, 64]]       # N, C, D, H, W
+    if "2d" in name:
+        return [[1, 3, 224, 224]]         # N, C, H, W
+    if "1d" in name:
+        return [[1, 3, 1024]]             # N, C, L
+    return [[256, 256]]                   # square: elementwise, reductions and linalg alike
+
+
+def _zero_demand() -> dict:
+    return {"votes": 0, "users": 0, "thumbs_up": 0, "issues": FlowList([]), "links": []}
+
+
+class OpChecker:
+    """Looks op names up in the dispatcher of an importable torch.
+
+    mps_benchmarks rejects a targets file naming an op or overload its LibTorch does not
+    know (unless the entry has `requires:`), and CMake takes LibTorch from the same
+    interpreter's torch, so checking new ops here keeps `sync-targets` output loadable.
+    mode: 'auto' (check if torch imports), 'torch' (torch required), 'off'.
+    """
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self._schemas = None
+        self.status = "off"
+        if mode == "off":
+            return
+        try:
+            import torch  # noqa: PLC0415 - optional, slow (~2 s): only when there are new ops
+            self._schemas = torch._C._jit_get_schemas_for_operator
+            self.status = f"torch {torch.__version__}"
+        except Exception as exc:  # ImportError, or a broken install
+            if mode == "torch":
+                raise SyncError(f"--check-ops=torch: cannot use torch here "
+                                f"({type(exc).__name__}: {exc})") from None
+            self.status = "unavailable (torch not importable)"
+
+    @property
+    def active(self) -> bool:
+        return self._schemas is not None
+
+    def overloads(self, family: str) -> Optional[List[str]]:
+        """Overload names of `family` ('' = default); [] if unknown; None if unchecked."""
+        if self._schemas is None:
+            return None
+        try:
+            return [sch.overload_name for sch in self._schemas(family)]
+        except Exception:  # a name torch cannot parse: unknown
+            return []
+
+
+def resolve_new_op(family: str, d: FamilyDemand,
+                   checker: Optional[OpChecker]) -> Tuple[Optional[str], Optional[str]]:
+    """Name for a new entry: the most requested variant the dispatcher knows.
+
+    Returns (name, remark); name None = the dispatcher has no such op (dropped).
+    Variants are tried by request count; if none is known, the default overload, else
+    the first non-out overload, else the first one.
+    """
+    ordered = [op for op, _ in sorted(d.variants.items(),
+                                      key=lambda kv: (-kv[1], len(kv[0]), kv[0]))]
+    overloads = checker.overloads(family) if checker else None
+    if overloads is None:
+        return ordered[0], None
+    if not overloads:
+        return None, None
+    for op in ordered:
+        overload = op.partition("::")[2].partition(".")[2]
+        if overload in overloads:
+            return op, None
+    pick = "" if "" in overloads else next(
+        (o for o in overloads if not o.endswith("out")), overloads[0])
+    name = family + (f".{pick}" if pick else "")
+    return name, f"the dispatcher has no {ordered[0]}, so {name}"
+
+
+def merge(seed_ops: List[dict], t: Tally, checker: Optional[OpChecker] = None
+          ) -> Tuple[List[dict], List[str], int, Dict[str, int]]:
+    """Seed entries (in seed order, demand refreshed) + new ops (votes descending).
+
+    Returns (ops, seed ops that kept their seed demand, number of new ops, requested
+    aten ops the dispatcher does not know -> votes; those are left out).
+    """
+    out: List[dict] = []
+    kept: List[str] = []
+    seed_families = set()
+    for entry in seed_ops:
+        fam = op_family(entry["op"])
+        seed_families.add(fam)
+        fresh = t.families.get(fam)
+        old = entry.get("demand")
+        if fresh is not None:
+            demand = fresh.as_yaml()
+        elif isinstance(old, dict) and old.get("links"):
+            demand = old                        # hand-curated links the sync cannot see
+            kept.append(entry["op"])
+        else:
+            demand = _zero_demand()
+        new_entry = {}
+        for key, value in entry.items():
+            new_entry[key] = demand if key == "demand" else flowify(key, value)
+        new_entry.setdefault("demand", demand)
+        if isinstance(new_entry["demand"], dict) and "issues" in new_entry["demand"]:
+            new_entry["demand"]["issues"] = FlowList(new_entry["demand"]["issues"] or [])
+        out.append(new_entry)
+
+    new = [(fam, d) for fam, d in t.families.items() if fam not in seed_families]
+    new.sort(key=lambda x: (-x[1].votes, -len(x[1].users), x[0]))
+    unresolved: Dict[str, int] = {}
+    n_new = 0
+    checked = checker is not None and checker.active
+    for fam, d in new:
+        ns = fam.partition("::")[0]
+        op, remark = resolve_new_op(fam, d, checker)
+        requires = NAMESPACE_REQUIRES.get(ns)
+        if op is None and ns == "aten":         # not in this torch: leave it out, say so
+            unresolved[fam] = d.votes
+            continue
+        if op is None or (ns != "aten" and not checked):
+            # another library's op, not loaded (or not checked) here: `requires:` makes the
+            # suite report it as unavailable instead of rejecting the file
+            op, requires = op or resolve_new_op(fam, d, None)[0], requires or ns
+        shapes = [list(s) for s, _ in sorted(d.shapes.items(), key=lambda kv: -kv[1])]
+        shapes = shapes[:MAX_NEW_SHAPES] or default_shapes(fam)
+        dtypes = [x for x in DTYPES if x in d.dtypes] or ["f32"]
+        entry = {"op": op, "shapes": FlowList(FlowList(s) for s in shapes),
+                 "dtypes": FlowList(dtypes), "needs_fixture": True}
+        if requires:
+            entry["requires"] = requires
+        note = "new from sync_requests; requested as " + ", ".join(sorted(d.variants))
+        entry["note"] = note + (f"; {remark}" if remark else "")
+        entry["demand"] = d.as_yaml()
+        out.append(entry)
+        n_new += 1
+    return out, kept, n_new, unresolved
+
