@@ -118,10 +118,9 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
     const Probe cpu = probe(c, calls, p->cpu_args, c10::kCPU, {}, /*collect_calls=*/true);
     p->bytes_out = nbytes(output_tensors(cpu.out));
     const verdicts::Verdict verdict = verdict_book(c).judge(c.target->op, dtype_name(c.dtype), &cpu.calls);
-    if (dev.is_cpu()) {
-      p->label = label::format(verdict_fields(c.target->op, verdict));
-      return p;
-    }
+    // A case that fails from here on (e.g. a dtype MPS cannot hold) still says its verdict.
+    p->label = label::format(verdict_fields(c.target->op, verdict));
+    if (dev.is_cpu()) return p;
 
     p->dev_args = copy_stack(p->cpu_args, dev);
     std::string max_abs_diff;
@@ -167,6 +166,10 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
     p->cpu_args.clear();
     p->dev_args.clear();
     p->error = one_line(torch_message(e), 400);
+    // Failed before the CPU call: the static view alone (a composite's is then unknown).
+    if (p->label.empty())
+      p->label = label::format(
+          verdict_fields(c.target->op, verdict_book(c).judge(c.target->op, dtype_name(c.dtype), nullptr)));
   }
   return p;
 }
@@ -219,6 +222,7 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
   }
   Prepared& p = *g_prepared;
   if (!p.error.empty()) {
+    state.SetLabel(p.label);
     state.SkipWithError(p.error.c_str());
     return;
   }
@@ -264,6 +268,7 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
     }
   } catch (const std::exception& e) {
     g_prepared->error = one_line(torch_message(e), 400);
+    state.SetLabel(p.label);
     state.SkipWithError(g_prepared->error.c_str());
     return;
   }

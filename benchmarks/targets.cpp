@@ -1,5 +1,6 @@
 #include "targets.h"
 
+#include "contract/result.h"
 #include "dtypes.h"
 #include "naming.h"
 
@@ -260,6 +261,27 @@ class Decoder {
     return d;
   }
 
+  // What the sync recorded; informational: the run judges every case itself.
+  RecordedVerdict recorded_verdict(const YAML::Node& n) {
+    RecordedVerdict r;
+    const char* form = "{torch: 2.13.0, verdict: falls back, via: [aten::x], source: ...}";
+    if (!n.IsMap()) {
+      problem(n, "mps_verdict is not a map", form);
+      return r;
+    }
+    check_keys(n, {"torch", "verdict", "via", "source"}, "mps_verdict");
+    if (auto v = n["torch"]) r.torch = string(v, "mps_verdict.torch").value_or("");
+    if (auto v = n["verdict"]) {
+      r.verdict = string(v, "mps_verdict.verdict").value_or("");
+      if (r.verdict != verdict::kNative && r.verdict != verdict::kFallsBack && r.verdict != verdict::kUnsupportedDtype &&
+          r.verdict != verdict::kUnknown)
+        problem(v, "unknown verdict '" + r.verdict + "'", "native, falls back, unsupported dtype or unknown");
+    }
+    if (auto v = n["via"]) r.via = strings(v, "mps_verdict.via");
+    if (auto v = n["source"]) r.source = string(v, "mps_verdict.source").value_or("");
+    return r;
+  }
+
   std::optional<OpTarget> op(const YAML::Node& n) {
     if (!n.IsMap()) {
       problem(n, "ops entry is not a map", "- op: aten::name[.overload] with shapes, dtypes");
@@ -267,7 +289,7 @@ class Decoder {
     }
     check_keys(n,
                {"op", "shapes", "dtypes", "args", "emulate", "check", "tol_scale", "needs_fixture", "requires", "note",
-                "demand"},
+                "demand", "mps_verdict"},
                "ops entry");
     OpTarget t;
     t.mark = mark(n);
@@ -303,6 +325,7 @@ class Decoder {
         problem(v, "tol_scale must be positive", "a positive number, e.g. 10");
     }
     if (auto v = n["demand"]) t.demand = demand(v);
+    if (auto v = n["mps_verdict"]) t.recorded_verdict = recorded_verdict(v);
 
     const YAML::Node dtypes = n["dtypes"];
     if (!dtypes || !dtypes.IsSequence() || dtypes.size() == 0) {

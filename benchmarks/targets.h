@@ -53,6 +53,12 @@ struct Demand {
   std::vector<std::string> use_cases;
 };
 
+// An op's MPS verdict as tools/sync_requests recorded it for the torch it ran with.
+struct RecordedVerdict {
+  std::string torch, verdict, source;
+  std::vector<std::string> via;
+};
+
 struct OpTarget {
   std::string op;  // "aten::upsample_bicubic2d.out"
   std::vector<std::vector<int64_t>> shapes;
@@ -65,6 +71,7 @@ struct OpTarget {
   std::string requires_lib;  // "torchvision": its ops must be loaded
   std::string note;
   std::optional<Demand> demand;
+  std::optional<RecordedVerdict> recorded_verdict;  // informational: each run judges its cases itself
   SourceMark mark;
 };
 

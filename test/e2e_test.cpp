@@ -137,6 +137,9 @@ TEST(EndToEnd, EveryCaseCarriesItsMpsVerdictAndItsSource) {
   const auto roll = label_of(j, "op:aten::roll/shape:8x16/dtype:f32/device:cpu/manual_time");
   EXPECT_NE(roll.find("mps_verdict=native"), std::string::npos) << roll;
   EXPECT_NE(roll.find("verdict_source=static: native_functions.yaml of torch "), std::string::npos) << roll;
+  // A case the op rejects still says its verdict.
+  const auto bad = label_of(j, "op:aten::upsample_bicubic2d/shape:16/dtype:f32/device:cpu/manual_time");
+  EXPECT_NE(bad.find("mps_verdict=native"), std::string::npos) << bad;
 }
 
 TEST(EndToEnd, WithoutNativeFunctionsTheRunGoesOnWithUnknownVerdicts) {

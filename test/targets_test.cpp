@@ -235,6 +235,22 @@ TEST(Targets, CheckAndToleranceOverrides) {
   EXPECT_TRUE(has_problem(p, "t.yaml:7:16", "tol_scale must be positive"));
 }
 
+TEST(Targets, RecordedVerdictDecodesAndBadOnesAreNamed) {
+  const auto t = parse_targets(
+      "version: 1\nops:\n  - op: aten::roll\n    shapes: [[4]]\n    dtypes: [f32]\n"
+      "    mps_verdict: {torch: 2.13.0, verdict: falls back, via: [aten::roll], source: static}\n",
+      "t.yaml", {});
+  ASSERT_TRUE(t.ops[0].recorded_verdict);
+  EXPECT_EQ(t.ops[0].recorded_verdict->torch, "2.13.0");
+  EXPECT_EQ(t.ops[0].recorded_verdict->verdict, "falls back");
+  EXPECT_EQ(t.ops[0].recorded_verdict->via, std::vector<std::string>{"aten::roll"});
+  const auto p = problems_of(
+      "version: 1\nops:\n  - op: aten::roll\n    shapes: [[4]]\n    dtypes: [f32]\n"
+      "    mps_verdict: {torch: 2.13.0, verdict: maybe, when: now}\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:6:", "unknown verdict 'maybe' (expected: native, falls back, unsupported dtype or unknown)"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:6:", "when"));
+}
+
 TEST(Targets, MissingFileIsAnError) {
   try {
     load_targets("/nonexistent/targets.yaml");
