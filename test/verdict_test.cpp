@@ -180,6 +180,12 @@ TEST_F(LinkedTorch, KnownOpsOfTorch213) {
     EXPECT_EQ(book_->classify(op), Static::kFallsBack) << op;
 }
 
+TEST_F(LinkedTorch, AnMpsKernelThatOnlyRaisesIsNoFallback) {
+  std::string why;
+  EXPECT_EQ(book_->classify("aten::_slow_conv2d_forward", &why), Static::kUnknown);
+  EXPECT_NE(why.find("an error, not a fallback"), std::string::npos) << why;
+}
+
 TEST_F(LinkedTorch, CompositeWithAFallingBackLeaf) {
   const auto x = at::randn({1, 2, 4, 4, 4});
   const auto v = observed("aten::adaptive_avg_pool3d", [&] { at::adaptive_avg_pool3d(x, {2, 2, 2}); });

@@ -177,6 +177,11 @@ Static Book::classify(const std::string& op, std::string* why) const {
   if (always_.count(strip_namespace(op)) && !has_mps(op))
     return say(Static::kFallsBack, "static: always falls back, registered in " + always_source_);
   if (const auto src = native_outside_yaml(op)) return say(Static::kNative, "static: MPS kernel in " + *src);
+  // MPSFallback.mm gives it an MPS kernel that only raises: a direct call errors, it never falls back
+  // (MPS convolutions run _mps_convolution). Reference: mps-fallback-facts.md §3.
+  if (strip_namespace(op) == "_slow_conv2d_forward")
+    return say(Static::kUnknown,
+               "static: MPSFallback.mm registers an MPS kernel that raises for it (an error, not a fallback)");
   if (!nf_) return say(Static::kUnknown, why_none_);
   const Entry* e = find(op);
   if (!e) return say(Static::kUnknown, "static: " + op + " is not in native_functions.yaml of torch " + torch_);
