@@ -1,9 +1,11 @@
 # sync-targets: refresh ops/targets.yaml from the PyTorch MPS tracking issues
-# (tools/sync_requests.py; rules in docs/sync.md), and its pytest suite under ctest.
+# (tools/sync_requests.py, the package tools/sync_requests/; rules in docs/sync.md), with each
+# entry's MPS verdict from this build's mps_benchmarks, and its pytest suite under ctest.
 #
-# Included by the top-level CMakeLists.txt after find_package(Python3 COMPONENTS Interpreter),
-# so Python3_EXECUTABLE is the project's interpreter. Switches itself off with a STATUS
-# message when that interpreter lacks requests/PyYAML (target) or pytest (test).
+# Included by the top-level CMakeLists.txt after add_subdirectory(benchmarks) and
+# find_package(Python3 COMPONENTS Interpreter), so mps_benchmarks is a target and
+# Python3_EXECUTABLE is the project's interpreter. Switches itself off with a STATUS message
+# when that interpreter lacks requests/PyYAML (target) or pytest (test).
 #
 #   cmake --build build --target sync-targets                   # online; GH_TOKEN optional
 #   cmake -DMPSFB_SYNC_ARGS="--offline" build && cmake --build build --target sync-targets
@@ -12,7 +14,7 @@
 # GH_TOKEN is read from the environment of the build, never stored in the cache.
 
 set(MPSFB_SYNC_ARGS "" CACHE STRING
-  "Extra arguments for tools/sync_requests.py in 'sync-targets' (a ;-list, e.g. --offline or --since;2025-01-01)")
+  "Extra arguments for tools/sync_requests.py in 'sync-targets' (a ;-list, e.g. --offline, --since;2025-01-01 or --native-functions;PATH)")
 set(MPSFB_SYNC_CACHE_DIR "${PROJECT_SOURCE_DIR}/.cache/github" CACHE PATH
   "Where 'sync-targets' keeps GitHub API responses (ETags; replayed by --offline)")
 
@@ -30,16 +32,20 @@ if(NOT _mpsfb_sync_deps_rc EQUAL 0)
   return()
 endif()
 
+# The verdicts come from the binary (one implementation of the rule), which also checks that
+# it loads the output: it is built first.
 add_custom_target(sync-targets
   COMMAND "${Python3_EXECUTABLE}" "${PROJECT_SOURCE_DIR}/tools/sync_requests.py"
           --out "${PROJECT_SOURCE_DIR}/ops/targets.yaml"
           --seed "${PROJECT_SOURCE_DIR}/ops/targets.seed.yaml"
           --cache-dir "${MPSFB_SYNC_CACHE_DIR}"
+          --mps-benchmarks "$<TARGET_FILE:mps_benchmarks>"
           ${MPSFB_SYNC_ARGS}
   WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
-  COMMENT "Counting op requests in pytorch/pytorch#77764 and #141287 into ops/targets.yaml"
+  COMMENT "Counting op requests in pytorch/pytorch#77764 and #141287 into ops/targets.yaml, with MPS verdicts"
   USES_TERMINAL
   VERBATIM)
+add_dependencies(sync-targets mps_benchmarks)
 
 # ctest exists only where the top level called enable_testing() (MPSFB_BUILD_TESTS).
 if(DEFINED MPSFB_BUILD_TESTS AND NOT MPSFB_BUILD_TESTS)
@@ -54,12 +60,15 @@ if(NOT _mpsfb_sync_pytest_rc EQUAL 0)
   return()
 endif()
 
-# The suite starts its own HTTP server on 127.0.0.1 and never reaches GitHub.
+# The suites start their own HTTP server on 127.0.0.1 and never reach GitHub.
+# Parser, client, tally, merge and the recording of verdicts (a stand-in binary): no build needed.
 add_test(NAME sync_requests_pytest
   COMMAND "${Python3_EXECUTABLE}" -m pytest -q -p no:cacheprovider
           "${PROJECT_SOURCE_DIR}/test/python/test_sync_requests.py"
+          "${PROJECT_SOURCE_DIR}/test/python/test_sync_verdicts.py"
   WORKING_DIRECTORY "${PROJECT_BINARY_DIR}")
 set_tests_properties(sync_requests_pytest PROPERTIES
   LABELS "python"
-  TIMEOUT 120
+  TIMEOUT 180
   ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+

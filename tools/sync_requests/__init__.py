@@ -4,7 +4,9 @@ Reads every comment of pytorch/pytorch#77764 and #141287 (and the issue bodies) 
 GitHub REST API, finds the ops each user asks for, counts demand the way
 pytorch/pytorch#154052 does (votes = unique requesting users + thumbs-up on their requesting
 comments) and writes ops/targets.yaml: the curated seed entries with fresh `demand:` blocks,
-followed by newly requested ops (`needs_fixture: true`), sorted by votes.
+followed by newly requested ops (`needs_fixture: true`), sorted by votes.  Given the
+mps_benchmarks binary, it records each entry's MPS verdict for the installed torch and
+writes the entries that still fall back first, then those now native.
 
 Run it as `python3 tools/sync_requests.py ...` (a shim for this package; the CMake target
 `sync-targets` does so); rules and options in docs/sync.md.  Modules, by concern:
@@ -14,6 +16,7 @@ Run it as `python3 tools/sync_requests.py ...` (a shim for this package; the CMa
     github    the REST client with its ETag cache
     tally     votes per op family
     seed      the curated seed, the op check and the merge
+    verdicts  each entry's MPS verdict, from `mps_benchmarks --list-verdicts`
     render    YAML output, sections and the self-check
     cli       the command line
     common    SyncError, defaults, atomic_write

@@ -1,4 +1,4 @@
-"""The command line: fetch, tally, merge, write (docs/sync.md)."""
+"""The command line: fetch, tally, merge, record MPS verdicts, write (docs/sync.md)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import os
 import re
 import sys
 import urllib.parse
-from typing import List, Optional, Sequence, Set
+from typing import List, Optional, Sequence, Set, Tuple
 
+from . import verdicts
 from .common import (DEFAULT_API_URL, DEFAULT_CACHE_DIR, DEFAULT_ISSUES, DEFAULT_OUT,
                      DEFAULT_REPO, DEFAULT_SEED, TOOL, SyncError, atomic_write, scrubbable)
 from .github import GitHubClient
 from .parse import op_family
 from .render import FlowList, check_output, render
+from .schema import FALLS_BACK, NATIVE, UNKNOWN, UNSUPPORTED_DTYPE, VERDICTS
 from .seed import CHECK_OPS_MODES, OpChecker, load_seed, merge
 from .tally import Post, tally
 
@@ -64,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check new op names against the dispatcher of an importable torch: "
                         "auto (if torch imports), torch (required), off "
                         "(default: $MPSFB_SYNC_CHECK_OPS or auto)")
+    p.add_argument("--mps-benchmarks", metavar="PATH",
+                   help="the mps_benchmarks binary: record each entry's MPS verdict for its "
+                        "torch (--list-verdicts) and check that it loads the output "
+                        "(sync-targets passes its build's; without it, no verdicts)")
+    p.add_argument("--native-functions", metavar="PATH",
+                   help="passed on to mps_benchmarks: the native_functions.yaml the verdicts "
+                        "come from (default: the one beside its torch)")
     p.add_argument("-v", "--verbose", action="store_true", help="log requests on stderr")
     p.add_argument("--backoff", type=float, default=None, help=argparse.SUPPRESS)
     return p
@@ -88,6 +97,12 @@ def run(args: argparse.Namespace) -> int:
         api_url=args.api_url, token=token, cache_dir=args.cache_dir, offline=args.offline,
         retries=int(_env_number("MPSFB_SYNC_RETRIES", 3, int)), backoff=backoff,
         timeout=_env_number("MPSFB_SYNC_TIMEOUT", 30.0), verbose=args.verbose)
+
+    if args.native_functions is not None and not args.mps_benchmarks:
+        raise SyncError("--native-functions is passed on to mps_benchmarks: it needs "
+                        "--mps-benchmarks PATH")
+    if args.mps_benchmarks:
+        verdicts.check_binary(args.mps_benchmarks, args.native_functions)
 
     seed_path = args.seed if args.seed is not None else DEFAULT_SEED
     if os.path.realpath(seed_path) == os.path.realpath(args.out):
@@ -152,11 +167,15 @@ def run(args: argparse.Namespace) -> int:
         generated["unresolved_ops"] = unresolved
     if t.unrecognised:
         generated["unrecognised_names"] = t.unrecognised
-    text = render({"version": 1, "generated": generated, "ops": ops})
+    doc = {"version": 1, "generated": generated, "ops": ops}
+    sections, verdict_summary = _record_verdicts(args, doc, ops[len(ops) - n_new:])
+    text = render(doc, sections)
     check_output(text)
     secret = scrubbable(token)
     if secret and secret in text:  # belt and braces: comments could quote anything
         raise SyncError("refusing to write output that contains the API token")
+    if args.mps_benchmarks:
+        verdicts.check_loads(args.mps_benchmarks, text)
     try:
         atomic_write(args.out, text)
     except OSError as exc:
@@ -166,7 +185,39 @@ def run(args: argparse.Namespace) -> int:
           f"{n_new} new); {t.requesting} requesting comments of {comments_read} read from "
           + ", ".join(f"#{n}" for n in issues) + f" ({source}; {client.stats['fetched']} fetched, "
           f"{client.stats['not_modified']} not modified)")
+    print(f"sync_requests: {verdict_summary}")
     return 0
+
+
+def _record_verdicts(args: argparse.Namespace, doc: dict, new: List[dict]
+                     ) -> Tuple[Optional[List[Tuple[str, List[dict]]]], str]:
+    """Each entry's MPS verdict from `mps_benchmarks --list-verdicts` (docs/sync.md "MPS
+    verdicts"), recorded in the entries and in generated.mps_verdicts.
+
+    Returns (the sections to write the ops in, or None for the merged order; the summary)."""
+    generated, ops = doc["generated"], doc["ops"]
+    if not args.mps_benchmarks:
+        generated["mps_verdicts"] = "not recorded (no --mps-benchmarks)"
+        return None, ("MPS verdicts not recorded (no --mps-benchmarks; the sync-targets "
+                      "target passes its build's mps_benchmarks)")
+    found = verdicts.list_verdicts(args.mps_benchmarks, render(doc), args.native_functions)
+    if found.missing:
+        why = f"mps_benchmarks found no native_functions.yaml ({found.missing})"
+        generated["mps_verdicts"] = f"not recorded: {why}"
+        return None, f"MPS verdicts not recorded: {why}; pass --native-functions PATH"
+    verdicts.record(ops, found)
+    n = verdicts.counts(ops, new)
+    generated["mps_verdicts"] = {
+        "torch": found.torch, "from": "mps_benchmarks --list-verdicts",
+        "native_functions": found.native_functions,
+        **{v.replace(" ", "_"): n[v][0] for v in VERDICTS}}
+    summary = (f"MPS verdicts for torch {found.torch}: {n[FALLS_BACK][0]} entries still fall "
+               f"back, {n[NATIVE][0]} native, {n[UNSUPPORTED_DTYPE][0]} unsupported dtype, "
+               f"{n[UNKNOWN][0]} unknown")
+    if new:
+        summary += (f"; new requests: {n[FALLS_BACK][1]} fall back, {n[NATIVE][1]} native, "
+                    f"{n[UNSUPPORTED_DTYPE][1]} unsupported dtype, {n[UNKNOWN][1]} unknown")
+    return verdicts.sections(ops, found.torch), summary
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -187,7 +238,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("sync_requests: error: interrupted; nothing written\n")
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -68,4 +68,3 @@ def atomic_write(path: str, text: str) -> None:
             os.close(dfd)
     except OSError:
         pass
-

@@ -260,4 +260,3 @@ class GitHubClient:
             out.extend(c for c in body if isinstance(c, dict))
             page += 1
         return out
-

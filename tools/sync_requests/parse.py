@@ -399,4 +399,3 @@ def parse_comment(body: Optional[str], known: Iterable[str] = ()) -> Parsed:
     if m:
         parsed.use_case = _clean_use_case(m.group(1))
     return parsed
-

@@ -1,6 +1,8 @@
-"""Writing targets.yaml: flow style where people write it so, and a self-check."""
+"""Writing targets.yaml: flow style where people write it so, sections, and a self-check."""
 
 from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -37,6 +39,9 @@ def flowify(key: str, value):
         return FlowList(FlowList(s) if isinstance(s, list) else s for s in value)
     if key in ("dtypes", "emulate") and isinstance(value, list):
         return FlowList(value)
+    if key == "mps_verdict" and isinstance(value, dict):
+        return {k: FlowList(v) if k == "via" and isinstance(v, list) else v
+                for k, v in value.items()}
     if key == "args":
         def leaf(v):
             if isinstance(v, list):
@@ -61,8 +66,20 @@ def _dump(data) -> str:
                      default_flow_style=False, width=120, indent=2)
 
 
-def render(doc: dict) -> str:
-    return HEADER + _dump(doc)
+def render(doc: dict, sections: Optional[Sequence[Tuple[str, List[dict]]]] = None) -> str:
+    """The document as YAML.  With `sections` ((title, entries) in order, together the
+    entries of doc["ops"]), the ops are written section by section, each under a
+    `# title` comment line; empty sections are left out."""
+    if sections is None:
+        return HEADER + _dump(doc)
+    text = HEADER + _dump({k: v for k, v in doc.items() if k != "ops"})
+    if not any(entries for _, entries in sections):
+        return text + "ops: []\n"
+    text += "ops:\n"
+    for title, entries in sections:
+        if entries:
+            text += "".join(f"# {line}\n" for line in title.splitlines()) + _dump(entries)
+    return text
 
 
 def check_output(text: str) -> None:

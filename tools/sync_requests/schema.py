@@ -7,11 +7,22 @@ the output self-check and the tests all read it from here.
 # Keys docs/targets-format.md allows; anything else is an error for the C++ loader.
 TOP_KEYS = ("version", "generated", "ops")
 ENTRY_KEYS = ("op", "shapes", "dtypes", "args", "emulate", "check", "tol_scale", "needs_fixture",
-              "requires", "note", "demand")
+              "requires", "note", "demand", "mps_verdict")
 DEMAND_KEYS = ("votes", "users", "thumbs_up", "first_request", "last_request", "issues",
                "links", "use_cases")
+# mps_verdict: informational (the harness recomputes it), written from
+# `mps_benchmarks --list-verdicts`.
+VERDICT_KEYS = ("torch", "verdict", "via", "source")
 # The entry keys whose value is a mapping with keys of its own.
-ENTRY_MAPS = {"demand": DEMAND_KEYS}
+ENTRY_MAPS = {"demand": DEMAND_KEYS, "mps_verdict": VERDICT_KEYS}
 
 # The short dtype names of targets-format.md, in the table's order.
 DTYPES = ("f32", "f16", "bf16", "f64", "i64", "i32", "i16", "i8", "u8", "bool", "c64", "c128")
+
+# The verdict tokens of `mps_benchmarks --list-verdicts` (benchmarks/contract/verdict.h), in
+# the order ops/targets.yaml lists its sections.
+FALLS_BACK = "falls back"
+NATIVE = "native"
+UNSUPPORTED_DTYPE = "unsupported dtype"
+UNKNOWN = "unknown"
+VERDICTS = (FALLS_BACK, NATIVE, UNSUPPORTED_DTYPE, UNKNOWN)

@@ -227,4 +227,3 @@ def merge(seed_ops: List[dict], t: Tally, checker: Optional[OpChecker] = None
         out.append(entry)
         n_new += 1
     return out, kept, n_new, unresolved
-

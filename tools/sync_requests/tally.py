@@ -147,4 +147,3 @@ def tally(posts: Sequence[Post], known: Set[str], since: Optional[str]) -> Tally
 
 def natural_key(text: str):
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text)]
-
