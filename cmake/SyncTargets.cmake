@@ -1,15 +1,15 @@
 # sync-targets: refresh ops/targets.yaml from the PyTorch MPS tracking issues
 # (tools/sync_requests.py, the package tools/sync_requests/; rules in docs/sync.md), with each
-# entry's MPS verdict from this build's mps_benchmarks, and its pytest suite under ctest.
+# entry's MPS verdict from this build's mps_benchmarks, and its pytest suites under ctest.
 #
 # Included by the top-level CMakeLists.txt after add_subdirectory(benchmarks) and
 # find_package(Python3 COMPONENTS Interpreter), so mps_benchmarks is a target and
 # Python3_EXECUTABLE is the project's interpreter. Switches itself off with a STATUS message
-# when that interpreter lacks requests/PyYAML (target) or pytest (test).
+# when that interpreter lacks requests/PyYAML (target) or pytest (tests).
 #
 #   cmake --build build --target sync-targets                   # online; GH_TOKEN optional
 #   cmake -DMPSFB_SYNC_ARGS="--offline" build && cmake --build build --target sync-targets
-#   ctest --test-dir build -R sync_requests_pytest
+#   ctest --test-dir build -R 'sync_requests_pytest|sync_targets_mps_benchmarks'
 #
 # GH_TOKEN is read from the environment of the build, never stored in the cache.
 
@@ -72,3 +72,13 @@ set_tests_properties(sync_requests_pytest PROPERTIES
   TIMEOUT 180
   ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 
+# With this build's mps_benchmarks: the sync's output loads (--benchmark_list_tests exits 0),
+# the verdicts it records, and the sync's keys and dtype names against the C++ decoder's.
+add_test(NAME sync_targets_mps_benchmarks
+  COMMAND "${Python3_EXECUTABLE}" -m pytest -q -p no:cacheprovider
+          "${PROJECT_SOURCE_DIR}/test/python/test_sync_mps_benchmarks.py"
+  WORKING_DIRECTORY "${PROJECT_BINARY_DIR}")
+set_tests_properties(sync_targets_mps_benchmarks PROPERTIES
+  LABELS "python"
+  TIMEOUT 300
+  ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;MPSFB_MPS_BENCHMARKS=$<TARGET_FILE:mps_benchmarks>")

@@ -11,7 +11,8 @@ writes the entries that still fall back first, then those now native.
 Run it as `python3 tools/sync_requests.py ...` (a shim for this package; the CMake target
 `sync-targets` does so); rules and options in docs/sync.md.  Modules, by concern:
 
-    schema    the targets.yaml keys and dtype names (the one Python copy)
+    schema    the targets.yaml keys and dtype names (the one Python copy; checked against
+              mps_benchmarks by a ctest)
     parse     op names, shapes, dtypes, versions and use cases in one comment
     github    the REST client with its ETag cache
     tally     votes per op family

@@ -1,7 +1,9 @@
 """The targets.yaml schema as the sync writes and checks it (docs/targets-format.md).
 
 The one Python copy of what the C++ decoder (benchmarks/targets.cpp) accepts: the seed loader,
-the output self-check and the tests all read it from here.
+the output self-check and the tests all read it from here, and the ctest
+`sync_targets_mps_benchmarks` (test/python/test_sync_mps_benchmarks.py) compares it with the
+keys and dtype names mps_benchmarks itself lists, and loads the sync's output with it.
 """
 
 # Keys docs/targets-format.md allows; anything else is an error for the C++ loader.

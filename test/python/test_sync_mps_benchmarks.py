@@ -1,0 +1,115 @@
+"""The sync against the real mps_benchmarks: its output loads, its verdicts are recorded, and
+the sync's schema (tools/sync_requests/schema.py) is the C++ decoder's.
+
+Needs the binary: $MPSFB_MPS_BENCHMARKS (set by the ctest sync_targets_mps_benchmarks to the
+build's), else build/mps_benchmarks of this checkout; skipped when neither exists, an error
+when the variable names a missing file.  GitHub is FakeGitHub's recorded pages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, ROOT
+from test_sync_requests import OLD, TOKEN, assert_failed_cleanly, load, out  # noqa: F401
+
+from sync_requests import schema
+
+_ENV_BINARY = os.environ.get("MPSFB_MPS_BENCHMARKS")
+BINARY = Path(_ENV_BINARY or ROOT / "build" / "mps_benchmarks")
+if _ENV_BINARY and not BINARY.is_file():
+    raise RuntimeError(f"MPSFB_MPS_BENCHMARKS={_ENV_BINARY}: no such file")
+pytestmark = pytest.mark.skipif(not BINARY.is_file(), reason=f"no {BINARY} (build it first)")
+
+
+def mps_benchmarks(*args):
+    return subprocess.run([str(BINARY), "--device=cpu", *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+
+
+def assert_loads(path):
+    listed = mps_benchmarks("--benchmark_list_tests", f"--targets={path}")
+    assert listed.returncode == 0, listed.stderr
+    assert "op:aten::" in listed.stdout
+
+
+@pytest.mark.parametrize("seed,verdicts", [
+    (DATA / "seed.yaml", False),                        # with verdicts: test_verdicts_of_known_ops
+    (ROOT / "ops" / "targets.seed.yaml", False),        # the seed sync-targets merges
+    (ROOT / "ops" / "targets.seed.yaml", True),
+], ids=["test-seed", "project-seed", "project-seed-verdicts"])
+def test_sync_output_loads_in_mps_benchmarks(fake_github, run_sync, out, seed, verdicts):
+    if not seed.is_file():
+        pytest.skip(f"no {seed}")
+    extra = ["--mps-benchmarks", BINARY] if verdicts else []
+    proc = run_sync("--api-url", fake_github.base_url, *extra, seed=seed)
+    assert proc.returncode == 0, proc.stderr
+    assert all(("mps_verdict" in e) == verdicts for e in load(out)["ops"])
+    assert_loads(out)
+
+
+def test_verdicts_of_known_ops(fake_github, run_sync, out):
+    proc = run_sync("--api-url", fake_github.base_url, "--mps-benchmarks", BINARY)
+    assert proc.returncode == 0, proc.stderr
+    assert_loads(out)
+    doc = load(out)
+    torch = doc["generated"]["mps_verdicts"]["torch"]
+    verdict = {e["op"]: e["mps_verdict"] for e in doc["ops"]}
+    assert {v["torch"] for v in verdict.values()} == {torch}
+    order = [schema.VERDICTS.index(v["verdict"]) for v in verdict.values()]
+    assert order == sorted(order)                           # falls back first, then native, ...
+    assert f"sync_requests: MPS verdicts for torch {torch}: " in proc.stdout
+    if not torch.startswith("2.13"):
+        pytest.skip(f"the known verdicts below are torch 2.13's; the binary has {torch}")
+    for op in ("aten::linalg_eig", "aten::_linalg_eigvals", "aten::binomial", "aten::poisson",
+               "aten::_int_mm"):
+        assert verdict[op]["verdict"] == "falls back", (op, verdict[op])
+        assert verdict[op]["via"] == [op]
+    for op in ("aten::isin.Tensor_Tensor", "aten::cumsum", "aten::roll",
+               "aten::max_pool3d_with_indices", "aten::_upsample_bicubic2d_aa"):
+        assert verdict[op]["verdict"] == "native", (op, verdict[op])   # seed and new requests
+    assert verdict["aten::roll"]["source"].startswith("static: native_functions.yaml of torch 2.13")
+
+
+def test_seed_the_binary_rejects_is_one_line(fake_github, run_sync, out, tmp_path):
+    seed = tmp_path / "seed.yaml"
+    seed.write_text((DATA / "seed.yaml").read_text().replace(
+        "    shapes: [[1024, 64]]\n", "    shapes: [[1024, 64]]\n    tol_scale: -1\n"))
+    proc = run_sync("--api-url", fake_github.base_url, "--mps-benchmarks", BINARY, seed=seed,
+                    token=TOKEN)
+    assert_failed_cleanly(proc, out, r"mps_benchmarks --list-verdicts failed \(exit 2\): ops entry "
+                                     r"aten::index\.Tensor \(line \d+ of <merged targets>\): "
+                                     r"tol_scale must be positive")
+
+
+def _decoder_lists(probe_text, tmp_path):
+    """{where: [names]} from the decoder's 'expected: one of ...' for each unknown name."""
+    probe = tmp_path / "probe.yaml"
+    probe.write_text(probe_text)
+    proc = mps_benchmarks("--benchmark_list_tests", f"--targets={probe}")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    found = {}
+    for m in re.finditer(r"unknown (?:key 'zz' in (.+?)|dtype 'zz') \(expected: one of ([^)]*)\)",
+                         proc.stderr):
+        found[m.group(1) or "dtypes"] = [x.strip() for x in m.group(2).split(",")]
+    return found
+
+
+def test_schema_is_the_cpp_decoders(tmp_path):
+    """Every key and dtype name the sync writes or accepts is one mps_benchmarks accepts, and
+    the other way round: the decoder lists what it allows when it meets an unknown one."""
+    found = _decoder_lists(
+        "version: 1\nzz: 1\nops:\n  - op: aten::roll\n    zz: 1\n    shapes: [[4]]\n"
+        "    dtypes: [zz]\n    demand: {votes: 1, zz: 1}\n"
+        "    mps_verdict: {torch: 2.13.0, verdict: native, via: [], source: x, zz: 1}\n", tmp_path)
+    assert sorted(found.get("the top level", [])) == sorted(schema.TOP_KEYS), found
+    assert sorted(found.get("ops entry", [])) == sorted(schema.ENTRY_KEYS), found
+    assert sorted(found.get("demand", [])) == sorted(schema.DEMAND_KEYS), found
+    assert sorted(found.get("mps_verdict", [])) == sorted(schema.VERDICT_KEYS), found
+    assert found.get("dtypes") == list(schema.DTYPES), found     # the same table, in order
+    assert set(schema.ENTRY_MAPS) == {"demand", "mps_verdict"}
