@@ -88,28 +88,30 @@ def test_seed_the_binary_rejects_is_one_line(fake_github, run_sync, out, tmp_pat
 
 
 def _decoder_lists(probe_text, tmp_path):
-    """{where: [names]} from the decoder's 'expected: one of ...' for each unknown name."""
+    """{where: [names]} from the decoder's "(expected: ...)" for each unknown name."""
     probe = tmp_path / "probe.yaml"
     probe.write_text(probe_text)
     proc = mps_benchmarks("--benchmark_list_tests", f"--targets={probe}")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     found = {}
-    for m in re.finditer(r"unknown (?:key 'zz' in (.+?)|dtype 'zz') \(expected: one of ([^)]*)\)",
-                         proc.stderr):
-        found[m.group(1) or "dtypes"] = [x.strip() for x in m.group(2).split(",")]
+    for m in re.finditer(r"unknown (?:key 'zz' in (.+?)|(dtype|verdict) 'zz') \(expected: "
+                         r"(?:one of )?([^)]*)\)", proc.stderr):
+        found[m.group(1) or m.group(2)] = [x.strip() for x in re.split(r",| or ", m.group(3))]
     return found
 
 
 def test_schema_is_the_cpp_decoders(tmp_path):
-    """Every key and dtype name the sync writes or accepts is one mps_benchmarks accepts, and
-    the other way round: the decoder lists what it allows when it meets an unknown one."""
+    """Every key, dtype name and verdict the sync writes or accepts is one mps_benchmarks
+    accepts, and the other way round: the decoder lists what it allows when it meets an
+    unknown one."""
     found = _decoder_lists(
         "version: 1\nzz: 1\nops:\n  - op: aten::roll\n    zz: 1\n    shapes: [[4]]\n"
         "    dtypes: [zz]\n    demand: {votes: 1, zz: 1}\n"
-        "    mps_verdict: {torch: 2.13.0, verdict: native, via: [], source: x, zz: 1}\n", tmp_path)
+        "    mps_verdict: {torch: 2.13.0, verdict: zz, via: [], source: x, zz: 1}\n", tmp_path)
     assert sorted(found.get("the top level", [])) == sorted(schema.TOP_KEYS), found
     assert sorted(found.get("ops entry", [])) == sorted(schema.ENTRY_KEYS), found
     assert sorted(found.get("demand", [])) == sorted(schema.DEMAND_KEYS), found
     assert sorted(found.get("mps_verdict", [])) == sorted(schema.VERDICT_KEYS), found
-    assert found.get("dtypes") == list(schema.DTYPES), found     # the same table, in order
+    assert found.get("dtype") == list(schema.DTYPES), found      # the same table, in order
+    assert sorted(found.get("verdict", [])) == sorted(schema.VERDICTS), found
     assert set(schema.ENTRY_MAPS) == {"demand", "mps_verdict"}
