@@ -71,6 +71,9 @@ struct OpCalls {
   double tol_scale;
 };
 
+// The trait's calls with the entry's check: and tol_scale: overrides applied.
+OpCalls with_overrides(const OpCalls& trait, const OpTarget& t);
+
 // Builds inputs, probes once (fallback? correct?), then times CPU and device calls
 // interleaved and sets the counters. Errors become SkipWithError with torch's message.
 void run_case(benchmark::State& state, const Case& c, const OpCalls& calls);

@@ -101,10 +101,7 @@ const verdicts::Book& verdict_book(const Case& c) {
 }
 
 std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
-  // The entry's check: and tol_scale: override the trait's.
-  OpCalls calls = trait_calls;
-  if (c.target->check) calls.check = *c.target->check;
-  if (c.target->tol_scale > 0) calls.tol_scale = c.target->tol_scale;
+  const OpCalls calls = with_overrides(trait_calls, *c.target);
   auto p = std::make_unique<Prepared>();
   p->c = &c;
   const auto& dev = c.ctx->device;
@@ -175,6 +172,13 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
 }
 
 }  // namespace
+
+OpCalls with_overrides(const OpCalls& trait, const OpTarget& t) {
+  OpCalls calls = trait;
+  if (t.check) calls.check = *t.check;
+  if (t.tol_scale > 0) calls.tol_scale = t.tol_scale;
+  return calls;
+}
 
 c10::DispatchKey RunContext::key() const {
   if (device.is_cuda()) return c10::DispatchKey::CUDA;
