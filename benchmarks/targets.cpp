@@ -3,21 +3,211 @@
 #include "contract/result.h"
 #include "dtypes.h"
 #include "naming.h"
+#include "regular_file.h"
 
 #include <c10/util/hash.h>
 #include <yaml-cpp/yaml.h>
+#if __has_include(<yaml-cpp/depthguard.h>)
+#include <yaml-cpp/depthguard.h>
+#define MPSFB_YAML_HAS_DEPTH_GUARD 1
+#endif
 
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
-#include <regex>
+#include <limits>
 #include <set>
-#include <sstream>
 
 namespace mpsfb {
 
 std::string SourceMark::str() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+namespace {
+
+// Note [No regex on user text]: std::regex matches by recursion, one frame per character
+// in libstdc++, so a long op name or shape string in a targets file overflowed the stack.
+// Everything the loader reads from the file is scanned by hand instead, and every integer is
+// parsed with its own overflow check.
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+const std::string kInt64Range = "-9223372036854775808 to 9223372036854775807";
+const std::string kSizeRange = "0 to 9223372036854775807";
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_start(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+bool is_ident(char c) { return is_ident_start(c) || is_digit(c); }
+
+// Decimal digits with an optional leading '-' (when allowed), nothing else.
+bool is_decimal(std::string_view s, bool allow_minus) {
+  if (allow_minus && !s.empty() && s[0] == '-') s.remove_prefix(1);
+  return !s.empty() && std::all_of(s.begin(), s.end(), is_digit);
+}
+
+// A decimal integer (is_decimal) into int64; false when it does not fit.
+bool to_int64(std::string_view s, int64_t* out) {
+  const bool negative = !s.empty() && s[0] == '-';
+  if (negative) s.remove_prefix(1);
+  // Accumulate as a negative number: its range holds INT64_MIN.
+  int64_t v = 0;
+  for (const char c : s) {
+    const int digit = c - '0';
+    if (v < (std::numeric_limits<int64_t>::min() + digit) / 10) return false;
+    v = v * 10 - digit;
+  }
+  if (!negative) {
+    if (v == std::numeric_limits<int64_t>::min()) return false;
+    v = -v;
+  }
+  *out = v;
+  return true;
+}
+
+// namespace::name[.overload], each part an identifier (the overload may start with a digit).
+bool is_op_name(std::string_view s) {
+  const size_t sep = s.find("::");
+  if (sep == std::string_view::npos) return false;
+  auto ident = [](std::string_view p, bool digit_first_ok) {
+    return !p.empty() && (digit_first_ok ? is_ident(p[0]) : is_ident_start(p[0])) &&
+           std::all_of(p.begin(), p.end(), is_ident);
+  };
+  const std::string_view ns = s.substr(0, sep), rest = s.substr(sep + 2);
+  const size_t dot = rest.find('.');
+  if (!ident(ns, false) || !ident(rest.substr(0, dot), false)) return false;
+  return dot == std::string_view::npos || ident(rest.substr(dot + 1), true);
+}
+
+// A value quoted in a message, cut short when long: a message must stay readable.
+std::string shown(std::string_view s) {
+  constexpr size_t kShown = 60;
+  if (s.size() <= kShown + 20) return "'" + std::string(s) + "'";
+  return "'" + std::string(s.substr(0, kShown)) + "...' (" + std::to_string(s.size()) + " characters)";
+}
+
+// The position "file:LINE:COLUMN: ..." of a problem, for sorting; {0, 0} when it has none.
+std::pair<long, long> position_of(const std::string& problem, const std::string& path) {
+  if (problem.compare(0, path.size(), path) != 0) return {0, 0};
+  long numbers[2] = {0, 0};
+  size_t i = path.size();
+  for (long& n : numbers) {
+    if (i >= problem.size() || problem[i] != ':') break;
+    ++i;
+    for (int digits = 0; i < problem.size() && is_digit(problem[i]) && digits < 9; ++i, ++digits)
+      n = n * 10 + (problem[i] - '0');
+  }
+  return {numbers[0], numbers[1]};
+}
+
+// Note [Nesting depth]: yaml-cpp builds the tree by recursion, one call per level; 0.7 stops at
+// 500 levels (DeepRecursion, "bad file"), older versions overflow the stack. A targets file
+// nests about 7 levels, so flow collections ([ and {) nested deeper than kMaxFlowDepth are
+// refused before parsing, with their position. The scan recognises quotes and brackets only
+// where a node can start, and comments; it can only overcount, never miss a bracket.
+constexpr int kMaxFlowDepth = 256;
+
+std::optional<std::string> too_deep(const std::string& text, const std::string& path) {
+  int depth = 0, line = 1, column = 0;
+  char quote = 0;          // inside '...' or "..."
+  bool node_start = true;  // where a flow collection or a quoted scalar may begin
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    ++column;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      node_start = true;
+      continue;
+    }
+    if (quote) {
+      if (quote == '"' && c == '\\') {
+        ++i;
+        ++column;
+      } else if (c == quote) {
+        quote = 0;
+        node_start = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t') continue;
+    if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t')) {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (node_start && (c == '"' || c == '\'')) {
+      quote = c;
+      continue;
+    }
+    if ((c == '[' || c == '{') && (node_start || depth > 0)) {
+      if (++depth > kMaxFlowDepth)
+        return path + ":" + std::to_string(line) + ":" + std::to_string(column) + ": nesting deeper than " +
+               std::to_string(kMaxFlowDepth) + " levels (expected: a targets file nests about 7 levels)";
+      node_start = true;
+      continue;
+    }
+    if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+      node_start = false;
+      continue;
+    }
+    // After these a new node starts: a sequence entry, a value, a flow item.
+    node_start = c == '-' || c == ':' || c == '?' || (depth > 0 && c == ',');
+  }
+  return std::nullopt;
+}
+
+// "randint(lo, hi)" with spaces allowed around the numbers: the two number texts, unchecked
+// for range; nullopt when the text has another form.
+std::optional<std::pair<std::string_view, std::string_view>> randint_bounds(std::string_view s) {
+  constexpr std::string_view kHead = "randint(";
+  if (s.substr(0, kHead.size()) != kHead || s.empty() || s.back() != ')') return std::nullopt;
+  s = s.substr(kHead.size(), s.size() - kHead.size() - 1);
+  const size_t comma = s.find(',');
+  if (comma == std::string_view::npos) return std::nullopt;
+  auto trim = [](std::string_view t) {
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    return t;
+  };
+  const std::string_view lo = trim(s.substr(0, comma)), hi = trim(s.substr(comma + 1));
+  if (!is_decimal(lo, true) || !is_decimal(hi, true)) return std::nullopt;
+  return std::make_pair(lo, hi);
+}
+
+}  // namespace
+
+std::optional<std::vector<int64_t>> parse_shape_text(std::string_view s, std::string* why) {
+  auto fail = [&](std::string w) -> std::optional<std::vector<int64_t>> {
+    if (why) *why = std::move(w);
+    return std::nullopt;
+  };
+  if (s == "scalar") return std::vector<int64_t>{};
+  std::vector<int64_t> dims;
+  size_t start = 0;
+  for (;;) {
+    const size_t x = s.find('x', start);
+    const std::string_view part = s.substr(start, x == std::string_view::npos ? std::string_view::npos : x - start);
+    if (!is_decimal(part, false))
+      return fail("bad shape " + shown(s));
+    if (dims.size() == kMaxShapeDims)
+      return fail("shape " + shown(s) + " has more than " + std::to_string(kMaxShapeDims) + " dimensions");
+    int64_t v = 0;
+    if (!to_int64(part, &v))
+      return fail("size " + shown(part) + " in shape " + shown(s) + " does not fit int64 (allowed: " + kSizeRange + ")");
+    dims.push_back(v);
+    if (x == std::string_view::npos) break;
+    start = x + 1;
+  }
+  return dims;
+}
+
+std::optional<int64_t> tensor_bytes(const std::vector<int64_t>& dims, at::ScalarType dtype) {
+  // Any zero size makes an empty tensor, whatever the other sizes multiply to.
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) return 0;
+  int64_t bytes = static_cast<int64_t>(c10::elementSize(dtype));
+  for (const int64_t d : dims) {
+    if (d < 0 || bytes > kInt64Max / d) return std::nullopt;
+    bytes *= d;
+  }
+  return bytes;
 }
 
 namespace {
@@ -41,14 +231,12 @@ class Decoder {
     problems_.push_back(mark(n).str() + ": " + what + (expected.empty() ? "" : " (expected: " + expected + ")"));
   }
   void problem(const SourceMark& m, const std::string& what) { problems_.push_back(m.str() + ": " + what); }
+  // Longer op names are not ATen's (the longest is under 100 characters).
+  static constexpr size_t kMaxOpName = 256;
   std::vector<std::string>& problems() { return problems_; }
   // In file order, so the list reads top to bottom like the file.
   std::vector<std::string> sorted_problems() const {
-    auto position = [&](const std::string& p) {
-      int line = 0, column = 0;
-      std::sscanf(p.c_str() + path_.size(), ":%d:%d", &line, &column);
-      return std::make_pair(line, column);
-    };
+    auto position = [&](const std::string& p) { return position_of(p, path_); };
     auto out = problems_;
     std::stable_sort(out.begin(), out.end(),
                      [&](const std::string& a, const std::string& b) { return position(a) < position(b); });
@@ -61,7 +249,7 @@ class Decoder {
       if (!allowed.count(key)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        problem(kv.first, "unknown key '" + key + "' in " + where, "one of " + list);
+        problem(kv.first, "unknown key " + shown(key) + " in " + where, "one of " + list);
       }
     }
   }
@@ -72,6 +260,18 @@ class Decoder {
       try {
         return n.as<T>();
       } catch (const YAML::Exception&) {
+      }
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        // Decimal digits yaml-cpp did not convert ("08" reads as octal there): ours, or too
+        // large, which deserves its own words.
+        if (int64_t v = 0; is_decimal(n.Scalar(), true)) {
+          if (to_int64(n.Scalar(), &v) && v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max())
+            return static_cast<T>(v);
+          problem(n, what + " does not fit " + (sizeof(T) == 8 ? "int64" : "int32"),
+                  "an integer from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
+                      std::to_string(std::numeric_limits<T>::max()));
+          return std::nullopt;
+        }
       }
     }
     problem(n, what + " is not " + expected, expected);
@@ -102,7 +302,12 @@ class Decoder {
       return out;
     }
     for (const auto& item : n) {
-      auto v = scalar<int64_t>(item, what + " item '" + (item.IsScalar() ? item.Scalar() : "?") + "'", "an integer");
+      if (int64_t unused = 0; item.IsScalar() && is_decimal(item.Scalar(), true) && !to_int64(item.Scalar(), &unused)) {
+        problem(item, what + " item " + shown(item.Scalar()) + " does not fit int64 (allowed: " +
+                          (allow_negative ? kInt64Range : kSizeRange) + ")", "");
+        continue;
+      }
+      auto v = scalar<int64_t>(item, what + " item " + (item.IsScalar() ? shown(item.Scalar()) : "'?'"), "an integer");
       if (!v) continue;
       if (!allow_negative && *v < 0) {
         problem(item, what + " has a negative size " + std::to_string(*v), "sizes >= 0");
@@ -117,23 +322,20 @@ class Decoder {
   std::optional<std::vector<int64_t>> shape(const YAML::Node& n) {
     constexpr const char* kForm = "a list of sizes like [1, 3, 224, 224] or a string like 1x3x224x224";
     if (n.IsSequence()) {
+      if (n.size() > kMaxShapeDims) {
+        problem(n, "shape has " + std::to_string(n.size()) + " dimensions, more than " + std::to_string(kMaxShapeDims),
+                kForm);
+        return std::nullopt;
+      }
       const size_t before = problems_.size();
       auto dims = ints(n, "shape", /*allow_negative=*/false);
       if (problems_.size() != before) return std::nullopt;
       return dims;
     }
     if (n.IsScalar()) {
-      static const std::regex kDims("[0-9]+(x[0-9]+)*");
-      const std::string s = n.Scalar();
-      if (s == "scalar") return std::vector<int64_t>{};
-      if (std::regex_match(s, kDims)) {
-        std::vector<int64_t> dims;
-        std::stringstream ss(s);
-        std::string part;
-        while (std::getline(ss, part, 'x')) dims.push_back(std::stoll(part));
-        return dims;
-      }
-      problem(n, "bad shape '" + s + "'", kForm);
+      std::string why;
+      if (auto dims = parse_shape_text(n.Scalar(), &why)) return dims;
+      problem(n, why, why.rfind("bad shape", 0) == 0 ? kForm : "");  // else it names the limit itself
       return std::nullopt;
     }
     problem(n, "bad shape", kForm);
@@ -167,8 +369,7 @@ class Decoder {
       if (!(d.IsScalar() && d.Scalar() == "self")) spec.dtype = dtype(d);
     }
     if (auto i = n["init"]) {
-      static const std::regex kRandint(R"(randint\(\s*(-?[0-9]+)\s*,\s*(-?[0-9]+)\s*\))");
-      std::smatch m;
+      constexpr const char* kInits = "randn, rand, randint(lo, hi) with lo < hi, arange, ones, zeros or spd";
       const std::string s = i.IsScalar() ? i.Scalar() : "";
       if (s == "randn") spec.init = Init::kRandn;
       else if (s == "rand") spec.init = Init::kRand;
@@ -176,12 +377,20 @@ class Decoder {
       else if (s == "ones") spec.init = Init::kOnes;
       else if (s == "zeros") spec.init = Init::kZeros;
       else if (s == "spd") spec.init = Init::kSpd;
-      else if (std::regex_match(s, m, kRandint) && std::stoll(m[1]) < std::stoll(m[2])) {
-        spec.init = Init::kRandint;
-        spec.lo = std::stoll(m[1]);
-        spec.hi = std::stoll(m[2]);
+      else if (auto bounds = randint_bounds(s)) {
+        int64_t lo = 0, hi = 0;
+        if (!to_int64(bounds->first, &lo) || !to_int64(bounds->second, &hi)) {
+          const std::string_view bad = to_int64(bounds->first, &lo) ? bounds->second : bounds->first;
+          problem(i, "randint bound " + shown(bad) + " does not fit int64 (allowed: " + kInt64Range + ")", "");
+        } else if (lo >= hi) {
+          problem(i, "randint(" + std::to_string(lo) + ", " + std::to_string(hi) + ") needs lo < hi", kInits);
+        } else {
+          spec.init = Init::kRandint;
+          spec.lo = lo;
+          spec.hi = hi;
+        }
       } else {
-        problem(i, "unknown init '" + s + "'", "randn, rand, randint(lo, hi) with lo < hi, arange, ones, zeros or spd");
+        problem(i, "unknown init " + shown(s), kInits);
       }
     }
     if (problems_.size() != before) return std::nullopt;
@@ -231,7 +440,7 @@ class Decoder {
       a.kind = ArgSpec::Kind::kStr;
       if (auto s = string(v, "str argument")) a.s = *s;
     } else {
-      problem(kv.first, "unknown argument kind '" + key + "'", kForm);
+      problem(kv.first, "unknown argument kind " + shown(key), kForm);
     }
     if (problems_.size() != before) return std::nullopt;
     return a;
@@ -275,7 +484,7 @@ class Decoder {
       r.verdict = string(v, "mps_verdict.verdict").value_or("");
       if (r.verdict != verdict::kNative && r.verdict != verdict::kFallsBack && r.verdict != verdict::kUnsupportedDtype &&
           r.verdict != verdict::kUnknown)
-        problem(v, "unknown verdict '" + r.verdict + "'", "native, falls back, unsupported dtype or unknown");
+        problem(v, "unknown verdict " + shown(r.verdict), "native, falls back, unsupported dtype or unknown");
     }
     if (auto v = n["via"]) r.via = strings(v, "mps_verdict.via");
     if (auto v = n["source"]) r.source = string(v, "mps_verdict.source").value_or("");
@@ -293,13 +502,16 @@ class Decoder {
                "ops entry");
     OpTarget t;
     t.mark = mark(n);
-    static const std::regex kOpName(R"([A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)?)");
     if (auto name = n["op"]) {
       if (auto s = string(name, "op")) {
-        if (std::regex_match(*s, kOpName))
+        constexpr const char* kOpForm = "namespace::name[.overload], e.g. aten::isin.Tensor_Tensor";
+        if (s->size() > kMaxOpName)
+          problem(name, "op name of " + std::to_string(s->size()) + " characters, longer than " +
+                            std::to_string(kMaxOpName), kOpForm);
+        else if (is_op_name(*s))
           t.op = *s;
         else
-          problem(name, "bad op name '" + *s + "'", "namespace::name[.overload], e.g. aten::isin.Tensor_Tensor");
+          problem(name, "bad op name " + shown(*s), kOpForm);
       }
     } else {
       problem(n, "ops entry has no 'op'", "op: aten::name[.overload]");
@@ -315,7 +527,7 @@ class Decoder {
       else if (s == "random")
         t.check = Check::kRandom;
       else
-        problem(v, "unknown check '" + s + "'", "close or random");
+        problem(v, "unknown check " + shown(s), "close or random");
     }
     if (auto v = n["tol_scale"]) {
       auto f = scalar<double>(v, "tol_scale", "a positive number");
@@ -354,21 +566,26 @@ class Decoder {
     return t;
   }
 
-  // The case's own tensor must fit the memory budget, for every dtype of the entry.
+  // The case's own tensor must fit the memory budget, for every dtype of the entry. Sizes are
+  // counted in int64 with overflow checks (tensor_bytes): a shape whose size overflows is over
+  // any budget, and says so.
   bool within_budget(const YAML::Node& node, const std::vector<int64_t>& dims, const std::vector<at::ScalarType>& dtypes) {
-    double numel = 1;
-    for (auto d : dims) numel *= static_cast<double>(d);
     for (auto dt : dtypes) {
-      const double bytes = numel * static_cast<double>(c10::elementSize(dt));
-      if (bytes > static_cast<double>(options_.memory_budget_bytes)) {
-        problem(node, "shape " + shape_str(dims) + " of " + dtype_name(dt) + " needs " +
-                          std::to_string(static_cast<int64_t>(bytes / (1 << 20))) + " MiB, over the memory budget of " +
-                          std::to_string(options_.memory_budget_bytes >> 20) + " MiB",
+      const auto bytes = tensor_bytes(dims, dt);
+      if (!bytes || *bytes > options_.memory_budget_bytes) {
+        const std::string need = bytes ? std::to_string(*bytes >> 20) + " MiB" : "more than 8 EiB (its size overflows int64)";
+        problem(node, "shape " + abbreviated_shape(dims) + " of " + dtype_name(dt) + " needs " + need +
+                          ", over the memory budget of " + std::to_string(options_.memory_budget_bytes >> 20) + " MiB",
                 "a smaller shape, or a larger --memory_budget_mb");
         return false;
       }
     }
     return true;
+  }
+
+  static std::string abbreviated_shape(const std::vector<int64_t>& dims) {
+    const std::string s = shape_str(dims);
+    return s.size() <= 80 ? s : shown(s);
   }
 
  private:
@@ -390,18 +607,46 @@ std::pair<std::string, std::string> split_overload(const std::string& op) {
   return {op.substr(0, dot), op.substr(dot + 1)};
 }
 
+namespace {
+void decode(const YAML::Node& root, const std::string& path, const LoadOptions& options, const OpChecker& check,
+            Targets& targets);
+}  // namespace
+
 Targets parse_targets(const std::string& text, const std::string& path, const LoadOptions& options,
                       const OpChecker& check) {
   Targets targets;
   targets.path = path;
   targets.sha1 = c10::sha1(text).str();
+  auto at = [&](const YAML::Mark& m) {
+    return m.line < 0 ? path : path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  };
+  if (auto deep = too_deep(text, path)) throw TargetsError({*deep});  // Note [Nesting depth]
   YAML::Node root;
   try {
     root = YAML::Load(text);
+#ifdef MPSFB_YAML_HAS_DEPTH_GUARD
+  } catch (const YAML::DeepRecursion& e) {
+    throw TargetsError({at(e.mark) + ": nesting deeper than the YAML parser allows (" + std::to_string(e.depth()) +
+                        " levels; expected: a targets file nests about 7 levels)"});
+#endif
   } catch (const YAML::ParserException& e) {
-    throw TargetsError({path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                        ": YAML syntax error: " + e.msg});
+    throw TargetsError({at(e.mark) + ": YAML syntax error: " + e.msg});
+  } catch (const YAML::Exception& e) {
+    throw TargetsError({at(e.mark) + ": YAML error: " + e.msg});
   }
+  try {
+    decode(root, path, options, check, targets);
+  } catch (const YAML::Exception& e) {
+    // The decoder checks each node's type before reading it; this is the net under that.
+    throw TargetsError({at(e.mark) + ": cannot decode: " + e.msg});
+  }
+  return targets;
+}
+
+namespace {
+
+void decode(const YAML::Node& root, const std::string& path, const LoadOptions& options, const OpChecker& check,
+            Targets& targets) {
   Decoder dec(path, options);
   if (!root.IsMap()) {
     throw TargetsError({path + ":1:1: the file is not a YAML map (expected: version: 1 and ops: [...])"});
@@ -433,15 +678,18 @@ Targets parse_targets(const std::string& text, const std::string& path, const Lo
     }
   }
   if (!dec.problems().empty()) throw TargetsError(dec.sorted_problems());
-  return targets;
 }
 
+}  // namespace
+
 Targets load_targets(const std::string& path, const LoadOptions& options, const OpChecker& check) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TargetsError({path + ": cannot open the targets file"});
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_targets(buf.str(), path, options, check);
+  std::string text;
+  try {
+    text = read_regular_file(path, "the targets file");  // never a FIFO, device or directory
+  } catch (const FileError& e) {
+    throw TargetsError({e.what()});
+  }
+  return parse_targets(text, path, options, check);
 }
 
 }  // namespace mpsfb

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mpsfb {
@@ -105,6 +106,16 @@ using OpChecker = std::function<std::vector<std::string>(const OpTarget&)>;
 Targets load_targets(const std::string& path, const LoadOptions& options = {}, const OpChecker& check = {});
 Targets parse_targets(const std::string& text, const std::string& path, const LoadOptions& options = {},
                       const OpChecker& check = {});
+
+// Text forms the loader and --input share, scanned by hand (no regex: Note [No regex on user
+// text] in targets.cpp) with every integer checked against int64.
+inline constexpr size_t kMaxShapeDims = 64;
+// "1x3x224x224" -> {1, 3, 224, 224}; "scalar" -> {}. nullopt when malformed, with the reason
+// (naming the value and, for a size that does not fit int64, the allowed range) in `why`.
+std::optional<std::vector<int64_t>> parse_shape_text(std::string_view text, std::string* why);
+// Bytes of a tensor with sizes `dims` (each >= 0) of `dtype`; nullopt when that does not fit
+// int64, so a size is never computed with overflow.
+std::optional<int64_t> tensor_bytes(const std::vector<int64_t>& dims, at::ScalarType dtype);
 
 // Splits "aten::isin.Tensor_Tensor" into {"aten::isin", "Tensor_Tensor"}.
 std::pair<std::string, std::string> split_overload(const std::string& op);

@@ -156,7 +156,6 @@ void run_benchmark(benchmark::State& state, Prepared& p) {
 std::string InputSpec::str() const { return shape_str(shape) + ":" + dtype_name(dtype); }
 
 std::vector<InputSpec> parse_inputs(const std::string& text, int64_t memory_budget_bytes) {
-  static const std::regex kDims("[0-9]+(x[0-9]+)*");
   const std::string form = "SHAPE:DTYPE[,SHAPE:DTYPE...], e.g. --input=1x3x224x224:f32,1x16:i64";
   if (text.empty()) throw std::invalid_argument("--input is empty (expected " + form + ")");
   std::vector<InputSpec> out;
@@ -176,27 +175,17 @@ std::vector<InputSpec> parse_inputs(const std::string& text, int64_t memory_budg
                                     dtype_names() + ")");
       s.dtype = *t;
     }
-    if (shape == "scalar") {
-      // 0-dim
-    } else if (std::regex_match(shape, kDims)) {
-      std::stringstream dims(shape);
-      std::string d;
-      while (std::getline(dims, d, 'x')) {
-        try {
-          s.shape.push_back(std::stoll(d));
-        } catch (const std::exception&) {
-          throw std::invalid_argument(where + "size '" + d + "' in '" + part + "' is out of range");
-        }
-      }
-    } else {
-      throw std::invalid_argument(where + "bad shape '" + shape + "' in '" + part +
-                                  "' (expected sizes joined by x, such as 1x3x224x224, or scalar)");
-    }
-    double bytes = static_cast<double>(c10::elementSize(s.dtype));
-    for (const auto d : s.shape) bytes *= static_cast<double>(d);
-    if (bytes > static_cast<double>(memory_budget_bytes))
-      throw std::invalid_argument(where + "'" + part + "' needs " + std::to_string(static_cast<int64_t>(bytes)) +
-                                  " bytes, over --memory_budget_mb=" + std::to_string(memory_budget_bytes >> 20));
+    std::string why;  // the shared scanner: no regex, sizes checked against int64
+    if (auto dims = parse_shape_text(shape, &why))
+      s.shape = std::move(*dims);
+    else
+      throw std::invalid_argument(where + why + " in '" + part + "' (expected sizes joined by x, such as 1x3x224x224, "
+                                  "or scalar)");
+    const auto bytes = tensor_bytes(s.shape, s.dtype);
+    if (!bytes || *bytes > memory_budget_bytes)
+      throw std::invalid_argument(where + "'" + part + "' needs " +
+                                  (bytes ? std::to_string(*bytes) + " bytes" : std::string("more than 8 EiB")) +
+                                  ", over --memory_budget_mb=" + std::to_string(memory_budget_bytes >> 20));
     out.push_back(std::move(s));
   }
   if (!text.empty() && text.back() == ',')

@@ -7,7 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <filesystem>
 #include <string>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace mpsfb {
 namespace {
@@ -204,7 +209,7 @@ ops:
       - int: two
 )");
   EXPECT_TRUE(has_problem(p, "t.yaml:8:9", "malformed argument (expected: self, none, or one of"));
-  EXPECT_TRUE(has_problem(p, "t.yaml:9:37", "unknown init 'randint(5, 1)'"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:9:37", "randint(5, 1) needs lo < hi (expected: randn, rand, randint(lo, hi)"));
   EXPECT_TRUE(has_problem(p, "t.yaml:10:14", "int argument is not an integer"));
 }
 
@@ -257,6 +262,142 @@ TEST(Targets, MissingFileIsAnError) {
     FAIL() << "no error";
   } catch (const TargetsError& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/targets.yaml: cannot open"), std::string::npos);
+  }
+}
+
+// ---- hostile input: no crash, no hang, the position and the limit named (issue 13) ----------
+
+std::string repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// Each problem is short, whatever the input: long values are cut in messages.
+::testing::AssertionResult all_short(const std::vector<std::string>& problems) {
+  for (const auto& p : problems)
+    if (p.size() > 400) return ::testing::AssertionFailure() << "a " << p.size() << "-character problem";
+  return ::testing::AssertionSuccess();
+}
+
+TEST(TargetsHostile, LongOpNameAndLongShapeAreScannedWithoutRecursion) {
+  // std::regex overflowed the stack on both (SIGSEGV) before the hand-written scanners.
+  const std::string long_shape = "1" + repeat("x1", 12000);
+  const auto p = problems_of("version: 1\nops:\n  - op: aten::" + repeat("a", 50000) +
+                             "\n    shapes: [[4]]\n    dtypes: [f32]\n  - op: aten::roll\n    shapes: [" + long_shape +
+                             ", " + repeat("1", 40000) + "]\n    dtypes: [f32]\n  - op: aten::" + repeat("!", 30000) +
+                             "\n    shapes: [[4]]\n    dtypes: [f32]\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:3:9", "op name of 50006 characters, longer than 256"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:7:14", "(24001 characters) has more than 64 dimensions"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:7:24017", "(40000 characters) does not fit int64 (allowed: 0 to 9223372036854775807)"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:9:9", "op name of 30006 characters"));
+  EXPECT_TRUE(all_short(p));
+  // Below the caps a valid long form still loads.
+  const auto t = parse_targets("version: 1\nops:\n  - op: aten::roll\n    shapes: [1" + repeat("x1", 63) +
+                                   "]\n    dtypes: [f32]\n",
+                               "t.yaml");
+  EXPECT_EQ(t.ops[0].shapes[0].size(), 64u);
+}
+
+TEST(TargetsHostile, IntegersThatDoNotFitInt64NameThePositionAndTheRange) {
+  const auto p = problems_of(R"(version: 1
+ops:
+  - op: aten::roll
+    shapes: [99999999999999999999x2, [9223372036854775808], [9223372036854775807]]
+    dtypes: [f32]
+  - op: aten::isin.Tensor_Tensor
+    shapes: [[4]]
+    dtypes: [i64]
+    args: [self, {tensor: {shape: [4], init: 'randint(-99999999999999999999, 1)'}}, {int: 99999999999999999999}]
+    demand: {votes: 18446744073709551616}
+)");
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:14", "size '99999999999999999999' in shape '99999999999999999999x2' does not "
+                                            "fit int64 (allowed: 0 to 9223372036854775807)"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:39", "shape item '9223372036854775808' does not fit int64 (allowed: 0 to "
+                                            "9223372036854775807)"));
+  // INT64_MAX itself fits: it is over the memory budget, and says so without overflowing.
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:61", "needs more than 8 EiB (its size overflows int64)"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:9:46", "randint bound '-99999999999999999999' does not fit int64 (allowed: "
+                                            "-9223372036854775808 to 9223372036854775807)"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:9:91", "int argument does not fit int64"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:10:21", "demand.votes does not fit int64"));
+}
+
+TEST(TargetsHostile, SizesAreCheckedNotOverflowed) {
+  // 2^32 x 2^32 x 4 elements: the double arithmetic printed "needs -9223372036854775808 MiB".
+  auto p = problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[4294967296, 4294967296, 4]]\n"
+                       "    dtypes: [f32]\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:14", "shape 4294967296x4294967296x4 of f32 needs more than 8 EiB (its size "
+                                            "overflows int64), over the memory budget of 4096 MiB"));
+  // A zero size makes an empty tensor, whatever the others multiply to.
+  EXPECT_TRUE(problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[9223372036854775807, 9223372036854775807, "
+                          "0]]\n    dtypes: [f32]\n")
+                  .empty());
+  // The largest budget (--memory_budget_mb at its cap) accepts a large shape and counts right.
+  LoadOptions huge;
+  huge.memory_budget_bytes = INT64_MAX;
+  EXPECT_TRUE(problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[1000000, 1000000]]\n    dtypes: [c128]\n",
+                          huge)
+                  .empty());
+  EXPECT_EQ(tensor_bytes({1000000, 1000000}, at::kComplexDouble), int64_t{16} * 1000000 * 1000000);
+  EXPECT_EQ(tensor_bytes({int64_t{1} << 62, 2}, at::kFloat), std::nullopt);
+  EXPECT_EQ(tensor_bytes({}, at::kDouble), 8);
+}
+
+TEST(TargetsHostile, DeepNestingIsRefusedWithItsPosition) {
+  // Flow collections: refused by the loader's own scan, before yaml-cpp recurses.
+  auto p = problems_of("version: 1\nops: " + repeat("[", 100000) + repeat("]", 100000) + "\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_TRUE(has_problem(p, "t.yaml:2:262", "nesting deeper than 256 levels (expected: a targets file nests about 7"));
+  p = problems_of("version: 1\nops: {" + repeat("a: {", 100000) + repeat("}", 100001) + "\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:2:", "nesting deeper than 256 levels"));
+  // Block sequences: yaml-cpp's own guard, said in the loader's words.
+  p = problems_of("version: 1\nops:\n" + repeat("- ", 100000) + "x\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_TRUE(has_problem(p, "t.yaml:3:", "nesting deeper than")) << p[0];
+  EXPECT_EQ(p[0].find("bad file"), std::string::npos) << p[0];
+  // Brackets in quotes, comments and plain text are not nesting.
+  EXPECT_TRUE(problems_of("version: 1\nops:\n  - op: aten::roll  # " + repeat("[", 300) + "\n    note: '" +
+                          repeat("{", 300) + "'\n    shapes: [[4]]\n    dtypes: [f32]\n")
+                  .empty());
+}
+
+// A path that is not a regular file: a clear message, never a hang (a FIFO blocked for ever).
+class TargetsFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("mpsfb_targets_file_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string load_error(const std::string& path) {
+    try {
+      load_targets(path);
+    } catch (const TargetsError& e) {
+      return e.what();
+    }
+    return "(loaded)";
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(TargetsFile, FifoIsRefusedWithoutBlocking) {
+  const auto fifo = dir_ / "targets.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_NE(load_error(fifo.string()).find(fifo.string() + ": the targets file is not a regular file (a FIFO"),
+            std::string::npos);
+}
+
+TEST_F(TargetsFile, DirectoryAndProcFilesAreNamedAsSuch) {
+  EXPECT_NE(load_error(dir_.string()).find(dir_.string() + ": the targets file is a directory"), std::string::npos)
+      << load_error(dir_.string());
+  if (std::filesystem::exists("/proc/self/mem")) {
+    const auto e = load_error("/proc/self/mem");
+    EXPECT_NE(e.find("/proc/self/mem: cannot read the targets file"), std::string::npos) << e;
+  }
+  if (std::filesystem::exists("/dev/zero")) {
+    const auto e = load_error("/dev/zero");
+    EXPECT_NE(e.find("/dev/zero: the targets file is not a regular file"), std::string::npos) << e;
   }
 }
 

@@ -142,8 +142,15 @@ TEST(Inputs, BadSyntaxNamesThePartAndTheExpectedForm) {
   expect_invalid("1x3:f32,", "a trailing comma");
   expect_invalid("-1x3:f32", "bad shape '-1x3'");
   expect_invalid("", "--input is empty");
-  expect_invalid("99999999999999999999:f32", "out of range");
+  expect_invalid("99999999999999999999:f32",
+                 "size '99999999999999999999' in shape '99999999999999999999' does not fit int64 (allowed: 0 to "
+                 "9223372036854775807)");
   expect_invalid("65536x65536:f32", "over --memory_budget_mb=1024");
+  // Sizes whose product overflows int64, and a long shape that a regex matcher recursed on.
+  expect_invalid("4294967296x4294967296x4:f32", "needs more than 8 EiB, over --memory_budget_mb=1024");
+  std::string long_shape = "1";
+  for (int i = 0; i < 12000; ++i) long_shape += "x1";
+  expect_invalid(long_shape + ":f32", "has more than 64 dimensions");
 }
 
 // ---- which ops are emulated -----------------------------------------------------------
