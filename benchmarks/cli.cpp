@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <string>
+
 namespace mpsfb {
 
 const char* cli_usage() {
@@ -18,6 +20,12 @@ const char* cli_usage() {
          "  --workload=tiny|PATH.pt fallback% of a workload instead of the op suite\n"
          "  --input=1x3x224x224:f32[,...]  inputs of a TorchScript workload\n"
          "  plus every --benchmark_* flag of Google Benchmark (--benchmark_filter=op:aten::roll/...)\n";
+}
+
+int64_t CliOptions::memory_budget_bytes() const {
+  if (memory_budget_mb <= 0) return 0;
+  if (memory_budget_mb > kMaxMemoryBudgetMb) return INT64_MAX;
+  return memory_budget_mb << 20;
 }
 
 CliOptions parse_cli(const std::vector<std::string>& args) {
@@ -63,8 +71,9 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       } catch (const std::exception&) {
         used = 0;
       }
-      if (used != value.size() || o.memory_budget_mb <= 0)
-        throw std::invalid_argument("--memory_budget_mb=" + value + ": expected a positive integer");
+      if (used != value.size() || o.memory_budget_mb <= 0 || o.memory_budget_mb > kMaxMemoryBudgetMb)
+        throw std::invalid_argument("--memory_budget_mb=" + value + ": expected an integer from 1 to " +
+                                    std::to_string(kMaxMemoryBudgetMb) + " (MiB)");
     } else if (key == "--workload") {
       need_value();
       o.workload = value;
@@ -75,6 +84,10 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       throw std::invalid_argument("unknown flag '" + arg + "' (see --help)");
     }
   }
+  // Flags that mean nothing alone are errors, not silently ignored.
+  if (!o.input.empty() && o.workload.empty())
+    throw std::invalid_argument("--input=" + o.input + " needs --workload=PATH.pt (the inputs of a TorchScript "
+                                "workload; the op suite takes its shapes from the targets file)");
   return o;
 }
 

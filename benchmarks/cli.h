@@ -15,11 +15,17 @@ struct CliOptions {
   std::string emulate = "falls-back";  // falls-back | all (with --fallback=emulate)
   std::string native_functions;        // empty: the yaml beside the linked torch
   bool list_verdicts = false;          // print each target op's MPS verdict as JSON and exit
-  int64_t memory_budget_mb = 4096;
+  int64_t memory_budget_mb = 4096;  // 1 .. kMaxMemoryBudgetMb
   std::string workload;  // tiny | path/model.pt (empty: the op suite)
   std::string input;     // model inputs: 1x3x224x224:f32[,...]
   bool help = false;
+
+  // The budget in bytes: memory_budget_mb << 20, which parse_cli keeps from overflowing.
+  int64_t memory_budget_bytes() const;
 };
+
+// The largest --memory_budget_mb whose bytes fit int64 (8 EiB).
+inline constexpr int64_t kMaxMemoryBudgetMb = INT64_MAX >> 20;
 
 // Parses what benchmark::Initialize left in argv (argv[0] excluded). Throws
 // std::invalid_argument naming the flag for an unknown flag or a bad value.

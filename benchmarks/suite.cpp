@@ -14,11 +14,13 @@
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <unistd.h>
 #if defined(__APPLE__)
@@ -129,6 +131,35 @@ void print_verdicts(const Targets& targets, const RunContext& ctx, const std::st
   std::cout << out.dump(2) << "\n";
 }
 
+// Google Benchmark 1.7.1 takes values it cannot run with and only prints: a negative
+// --benchmark_repetitions ends in "vector::reserve", a filter that is not a regular expression
+// runs nothing and exits 0. Both are flag errors here, before anything runs.
+void check_benchmark_flags(const std::vector<char*>& original_argv) {
+  const std::string kReps = "--benchmark_repetitions=";
+  std::string reps_flag;  // the last one counts, as in Google Benchmark; else its environment variable
+  if (const char* env = std::getenv("BENCHMARK_REPETITIONS")) reps_flag = std::string("BENCHMARK_REPETITIONS=") + env;
+  for (size_t i = 1; i < original_argv.size(); ++i)
+    if (std::string a = original_argv[i]; a.rfind(kReps, 0) == 0) reps_flag = a;
+  if (!reps_flag.empty()) {
+    const std::string value = reps_flag.substr(reps_flag.find('=') + 1);
+    char* end = nullptr;
+    errno = 0;
+    const long reps = std::strtol(value.c_str(), &end, 10);
+    // A value that is not an integer is left to Google Benchmark, which then reports the flag as unknown.
+    if (!value.empty() && *end == '\0' && errno == 0 && reps < 1)
+      throw std::invalid_argument(reps_flag + ": expected a positive number of repetitions (1 or more)");
+  }
+  std::string filter = benchmark::GetBenchmarkFilter();
+  const std::string shown = filter;
+  if (!filter.empty() && filter[0] == '-') filter.erase(0, 1);  // a negative filter
+  if (filter.empty() || filter == "all") return;
+  try {
+    std::regex(filter, std::regex::extended);  // what Google Benchmark compiles it with
+  } catch (const std::regex_error& e) {
+    throw std::invalid_argument("--benchmark_filter=" + shown + ": not a regular expression (" + e.what() + ")");
+  }
+}
+
 }  // namespace
 
 OpChecker make_op_checker() {
@@ -226,6 +257,7 @@ int run_main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     const CliOptions o = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
     if (o.help) return 0;
+    check_benchmark_flags(original_argv);
     reexec_with_mps_fallback_if_needed(o, original_argv);
 
     RunContext ctx;
@@ -255,7 +287,7 @@ int run_main(int argc, char** argv) {
 
     std::string note;
     LoadOptions load;
-    load.memory_budget_bytes = o.memory_budget_mb << 20;
+    load.memory_budget_bytes = o.memory_budget_bytes();
     const Targets targets = load_targets(resolve_targets_path(o.targets, &note), load, make_op_checker());
     if (!note.empty()) std::cerr << "mps_benchmarks: " << note << "\n";
     if (o.list_verdicts) {

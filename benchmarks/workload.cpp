@@ -317,7 +317,7 @@ std::vector<std::string> select_emulated_ops(const std::vector<OpTarget>& target
 }
 
 int run_workload(const CliOptions& o, const RunContext& ctx, int, char**) {
-  const int64_t budget = o.memory_budget_mb << 20;
+  const int64_t budget = o.memory_budget_bytes();
   auto p = std::make_shared<Prepared>();
   p->device = ctx.device;
   if (o.workload == "tiny") {

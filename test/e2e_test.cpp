@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/stat.h>
 #include <torch/cuda.h>
 
 namespace {
@@ -107,6 +108,79 @@ TEST(EndToEnd, FlagErrorsExitNonZero) {
     EXPECT_EQ(r.rc, 2);
     EXPECT_NE(r.output.find("--device=cuda: CUDA is not available"), std::string::npos) << r.output;
   }
+}
+
+// Flags Google Benchmark 1.7.1 takes and then fails on, or only prints about, and flags that
+// mean nothing alone: each is a flag error naming the flag, exit 2, nothing run or written.
+TEST(EndToEnd, FlagValuesThatCannotRunAreFlagErrors) {
+  const auto out = temp_json("flags");
+  const std::string base = "--device=cpu --targets=" + data("e2e.yaml") + " --benchmark_out=" + out.string() + " ";
+  const std::pair<std::string, std::string> cases[] = {
+      {"--benchmark_repetitions=-1", "--benchmark_repetitions=-1: expected a positive number of repetitions"},
+      {"--benchmark_repetitions=0", "--benchmark_repetitions=0: expected a positive number of repetitions"},
+      {"'--benchmark_filter=['", "--benchmark_filter=[: not a regular expression"},
+      {"'--benchmark_filter=-op:(aten'", "--benchmark_filter=-op:(aten: not a regular expression"},
+      {"--input=1x3x224x224:f32", "--input=1x3x224x224:f32 needs --workload=PATH.pt"},
+      {"--memory_budget_mb=9223372036854775807",
+       "--memory_budget_mb=9223372036854775807: expected an integer from 1 to 8796093022207 (MiB)"},
+  };
+  for (const auto& [flag, message] : cases) {
+    const auto r = run(base + flag);
+    EXPECT_EQ(r.rc, 2) << flag << "\n" << r.output;
+    EXPECT_NE(r.output.find("mps_benchmarks: error: " + message), std::string::npos) << flag << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(out)) << flag << ": nothing may run";
+  }
+  // The largest budget is accepted, and a filter that is a regular expression still runs.
+  const auto r = run(base + "--memory_budget_mb=8796093022207 --benchmark_filter=op:aten::roll/ --benchmark_min_time=0.001");
+  EXPECT_EQ(r.rc, 0) << r.output;
+}
+
+// A --targets that is not a regular file: a clear message and exit 2 at once, never a hang.
+TEST(EndToEnd, TargetsThatIsNotARegularFileIsRefused) {
+  const auto dir = fs::temp_directory_path() / "mpsfb_e2e_targets_dir";
+  fs::create_directories(dir);
+  const auto fifo = fs::temp_directory_path() / "mpsfb_e2e_targets.fifo";
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::pair<std::string, std::string> cases[] = {
+      {fifo.string(), ": the targets file is not a regular file (a FIFO, socket or device"},
+      {dir.string(), ": the targets file is a directory"},
+      {"/dev/zero", ": the targets file is not a regular file"},
+  };
+  for (const auto& [path, message] : cases) {
+    const auto r = run("--device=cpu --targets=" + path);
+    EXPECT_EQ(r.rc, 2) << path << "\n" << r.output;
+    EXPECT_NE(r.output.find(path + message), std::string::npos) << r.output;
+  }
+  fs::remove(fifo);
+  fs::remove_all(dir);
+}
+
+// Hostile targets files end in the problem list, not in a crash: the long op name and the
+// 12,000-dimension shape that overflowed std::regex's recursion, and 100,000-deep nesting.
+TEST(EndToEnd, HostileTargetsFilesAreProblemsNotCrashes) {
+  const auto path = fs::temp_directory_path() / "mpsfb_e2e_hostile.yaml";
+  std::string shape = "1";
+  for (int i = 0; i < 12000; ++i) shape += "x1";
+  const std::pair<std::string, std::string> cases[] = {
+      {"version: 1\nops:\n  - op: aten::" + std::string(50000, 'a') + "\n    shapes: [[4]]\n    dtypes: [f32]\n",
+       ":3:9: op name of 50006 characters, longer than 256"},
+      {"version: 1\nops:\n  - op: aten::roll\n    shapes: [" + shape + "]\n    dtypes: [f32]\n",
+       ":4:14: shape '1x1x1x1x"},
+      {"version: 1\nops:\n  - op: aten::roll\n    shapes: [99999999999999999999]\n    dtypes: [f32]\n",
+       ":4:14: size '99999999999999999999' in shape '99999999999999999999' does not fit int64 (allowed: 0 to "
+       "9223372036854775807)"},
+      {"version: 1\nops: " + std::string(100000, '[') + std::string(100000, ']') + "\n",
+       ":2:262: nesting deeper than 256 levels"},
+  };
+  for (const auto& [text, message] : cases) {
+    std::ofstream(path, std::ios::trunc) << text;
+    const auto r = run("--device=cpu --targets=" + path.string());
+    EXPECT_EQ(r.rc, 2) << r.output.substr(0, 2000);
+    EXPECT_NE(r.output.find(path.string() + message), std::string::npos) << r.output.substr(0, 2000);
+    EXPECT_LT(r.output.size(), 2000u) << "long values are cut in messages";
+  }
+  fs::remove(path);
 }
 
 TEST(EndToEnd, AutoDeviceSaysWhichItPicked) {
