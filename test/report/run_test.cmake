@@ -3,8 +3,9 @@
 #   golden  run, then compare every file under data/expected/<NAME>/ with the one produced,
 #           byte for byte, and fail on files produced but not expected. With the environment
 #           variable MPSFB_UPDATE_GOLDEN=1 the produced files replace the expected ones instead.
-#   bad     run, expect exit code 1, stderr matching EXPECT_ERROR, and no file written (a
-#           summary.md placed beforehand must be left as it was).
+#   bad     run, expect exit code 1, stderr matching EXPECT_ERROR, and nothing written: no file,
+#           no folder (a summary.md placed beforehand must be left as it was). MKDIR and MKFIFO
+#           name folders and FIFOs to make in the work directory first (they stay).
 #   plots   draw the PNGs from golden cases CSVs; check the PNG signature and size.
 # Arguments: lists joined with '|'; @WORK@ in ARGS stands for the work directory.
 cmake_minimum_required(VERSION 3.22)
@@ -82,6 +83,18 @@ endif()
 
 if(MODE STREQUAL "bad")
   file(WRITE ${WORK}/report/summary.md "previous\n")
+  string(REPLACE "|" ";" mkdirs "${MKDIR}")
+  foreach(d IN LISTS mkdirs)
+    file(MAKE_DIRECTORY ${WORK}/${d})
+  endforeach()
+  string(REPLACE "|" ";" fifos "${MKFIFO}")
+  foreach(f IN LISTS fifos)
+    execute_process(COMMAND mkfifo ${WORK}/${f} RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message("SKIPPED: mkfifo failed (${rc})")
+      return()
+    endif()
+  endforeach()
 endif()
 
 execute_process(COMMAND ${REPORT} ${args} WORKING_DIRECTORY ${cwd}
@@ -94,8 +107,8 @@ if(MODE STREQUAL "bad")
   if(NOT err MATCHES "${EXPECT_ERROR}")
     message(FATAL_ERROR "stderr does not match '${EXPECT_ERROR}':\n${err}")
   endif()
-  files_under(${WORK} produced)
-  list(REMOVE_ITEM produced report/summary.md ${seeded})
+  file(GLOB_RECURSE produced LIST_DIRECTORIES true RELATIVE ${WORK} ${WORK}/* ${WORK}/.*)
+  list(REMOVE_ITEM produced report report/summary.md ${seeded} ${mkdirs} ${fifos})
   file(READ ${WORK}/report/summary.md previous)
   if(produced OR NOT previous STREQUAL "previous\n")
     message(FATAL_ERROR "bad input still wrote: ${produced} (summary.md now: ${previous})")

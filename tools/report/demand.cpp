@@ -1,8 +1,9 @@
 #include "demand.h"
 
+#include "regular_file.h"
+
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <stdexcept>
 
 namespace mpsfb::report {
@@ -45,10 +46,11 @@ Demand read_one(const std::string& path, const YAML::Node& d, const std::string&
 }  // namespace
 
 TargetsDemand read_demand(const std::string& path) {
-  if (!std::ifstream(path)) throw std::runtime_error(path + ": cannot open the targets file (missing or unreadable)");
+  // A regular file only (a directory was read as a stream and failed inside yaml-cpp).
+  const std::string text = read_regular_file(path, "the targets file");
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw std::runtime_error(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                              ": malformed YAML: " + e.msg);

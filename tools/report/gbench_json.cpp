@@ -1,15 +1,19 @@
 #include "gbench_json.h"
 
+#include "regular_file.h"
 #include "text.h"
+
+#include "contract/result.h"
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cmath>
-#include <fstream>
+#include <cstdlib>
 #include <limits>
 #include <set>
-#include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace mpsfb::report {
 
@@ -66,12 +70,39 @@ std::map<std::string, std::string> read_context(const json& ctx) {
   return out;
 }
 
+// The contract's counters: one that is present must be a number (never a string that would
+// become a blank cell), and the times, sizes and ratios among them cannot be negative.
+const std::map<std::string, bool>& known_counters() {
+  using namespace counters;
+  static const std::map<std::string, bool> non_negative = {
+      {kCpuUs, true},        {kDevUs, true},       {kNativeUs, true},       {kPenalty, true},
+      {kOverheadUs, false},  {kFloorUs, true},     {kCopyEfficiency, true}, {kFallback, true},
+      {kBytes, true},        {kFallbackPct, true}, {kFallbackCallsPct, true}, {kTotalOps, true},
+      {kWallUs, true},       {kObservedUs, true},  {kAttributionOverheadPct, false}, {kFallbackUs, true},
+      {kRfFallbackPct, true}, {kRfOverheadPct, false},
+      // Google Benchmark's own times.
+      {"real_time", true},   {"cpu_time", true}};
+  return non_negative;
+}
+
+void check_counter(const std::string& where, const std::string& key, const json& v) {
+  const auto known = known_counters().find(key);
+  if (known == known_counters().end()) return;
+  const auto x = number(v);
+  if (!x)
+    throw std::runtime_error(where + ": \"" + key + "\" is " + v.dump().substr(0, 80) +
+                             ", not a number (expected: a number, or NaN/Infinity written bare)");
+  if (known->second && *x < 0)
+    throw std::runtime_error(where + ": \"" + key + "\" is " + format_number(*x) + "; it cannot be negative");
+}
+
 Row read_row(const json& b, size_t index, const std::string& path) {
-  const std::string where = path + ": benchmarks[" + std::to_string(index) + "]";
+  std::string where = path + ": benchmarks[" + std::to_string(index) + "]";
   if (!b.is_object()) throw std::runtime_error(where + " is not an object");
   Row r;
   r.name = str(b, "name");
   if (r.name.empty()) throw std::runtime_error(where + " has no \"name\" string");
+  where += " (" + r.name.substr(0, 120) + ")";
   r.aggregate = str(b, "run_type") == "aggregate";
   r.aggregate_name = str(b, "aggregate_name");
   r.run_name = str(b, "run_name");
@@ -86,6 +117,7 @@ Row read_row(const json& b, size_t index, const std::string& path) {
   if (r.message.empty()) r.message = str(b, "skip_message");
   r.label = str(b, "label");
   for (const auto& [key, v] : b.items()) {
+    check_counter(where, key, v);
     if (builtin_numeric_keys().count(key)) continue;
     if (const auto x = number(v)) r.counters[key] = *x;
   }
@@ -131,11 +163,58 @@ std::string quote_non_finite(const std::string& text) {
   return out;
 }
 
+namespace {
+
+// Where the first number too large for a double is ("1e400"), outside strings: nlohmann's
+// out_of_range error does not say. ":LINE:COLUMN", or "" when none is found.
+std::string overflowing_number(const std::string& text, std::string* token) {
+  int line = 1, column = 1;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i, ++column) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      column = 0;
+    } else if (in_string) {
+      if (c == '\\')
+        ++i, ++column;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t end = i + 1;
+      while (end < text.size() && std::string_view("0123456789.eE+-").find(text[end]) != std::string_view::npos) ++end;
+      const std::string t = text.substr(i, end - i);
+      errno = 0;
+      const double v = std::strtod(t.c_str(), nullptr);
+      if (errno == ERANGE && std::isinf(v)) {
+        *token = t.substr(0, 40);
+        return ":" + std::to_string(line) + ":" + std::to_string(column);
+      }
+      column += static_cast<int>(end - i) - 1;
+      i = end - 1;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 Run parse_run(const std::string& text, const std::string& path) {
   json doc;
   try {
     doc = json::parse(quote_non_finite(text));
   } catch (const json::parse_error& e) {
+    throw std::runtime_error(path + ": malformed JSON: " + e.what());
+  } catch (const json::out_of_range& e) {
+    // 406: a number beyond the range of a double.
+    std::string token;
+    const std::string at = overflowing_number(text, &token);
+    throw std::runtime_error(path + at + ": malformed JSON: " +
+                             (token.empty() ? std::string(e.what())
+                                            : "the number " + token + " does not fit a double (largest: 1.8e308)"));
+  } catch (const json::exception& e) {
     throw std::runtime_error(path + ": malformed JSON: " + e.what());
   }
   if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array())
@@ -159,12 +238,8 @@ Run parse_run(const std::string& text, const std::string& path) {
 }
 
 Run read_run(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open the benchmark JSON (missing or unreadable)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw std::runtime_error(path + ": read error");
-  return parse_run(text.str(), path);
+  // A regular file only: a directory, FIFO or device is named as such, never read or waited on.
+  return parse_run(read_regular_file(path, "the benchmark JSON"), path);
 }
 
 }  // namespace mpsfb::report

@@ -5,6 +5,7 @@
 #include "gbench_json.h"
 #include "model.h"
 #include "output.h"
+#include "regular_file.h"
 #include "report.h"
 #include "status_file.h"
 
@@ -153,11 +154,7 @@ int update_targets(const Args& a) {
   const Model run = load(std::vector<std::string>(a.inputs.begin() + 1, a.inputs.end()));
   const std::string path = status_path_for(a.inputs[0]);
   std::string existing;
-  if (std::ifstream in{path, std::ios::binary}) {
-    std::ostringstream s;
-    s << in.rdbuf();
-    existing = s.str();
-  }
+  if (std::error_code ec; std::filesystem::exists(path, ec)) existing = read_regular_file(path, "the status file");
   std::vector<std::string> notes;
   const std::string text = updated_status(existing, path, targets, run, &notes);
   for (const auto& n : notes) std::cerr << "mpsfb_report: " << n << "\n";
