@@ -4,11 +4,11 @@
 //
 //   struct Roll : mpsfb::OpTrait {
 //     static constexpr const char* kOp = "aten::roll";
-//     static mpsfb::Stack make(const mpsfb::Case& c) { return {mpsfb::input(c)}; }
 //     static c10::IValue call(const mpsfb::Case&, mpsfb::Stack& a) { return at::roll(a[0].toTensor(), {1}, {0}); }
 //   };
 //   MPSFB_REGISTER_OP(Roll);
 //
+// OpTrait's make() gives the case's own tensor; a trait with other inputs defines its own.
 // make() returns CPU values (tensors, scalars, lists) in call order; the fixture copies the
 // tensors to the device once, so both sides see identical inputs. out= variants put their
 // preallocated output in the stack. Shapes and dtypes come from ops/targets.yaml only.
@@ -57,10 +57,15 @@ struct Case {
   const RunContext* ctx = nullptr;
 };
 
+// The case's own tensor: its shape and dtype, filled by `init` (see docs/targets-format.md).
+at::Tensor input(const Case& c, Init init = Init::kRandn);
+
 // Defaults a trait may hide.
 struct OpTrait {
   static constexpr Check kCheck = Check::kClose;
   static constexpr double kTolScale = 1.0;  // widen tolerances for ops that accumulate error
+  // The case's own tensor, the only input of most ops.
+  static std::vector<c10::IValue> make(const Case& c) { return {input(c)}; }
 };
 
 // The trait's functions, type-erased so the runner is compiled once.
@@ -88,16 +93,17 @@ struct OpFixture {
     static const OpCalls c{&Trait::make, &Trait::call, Trait::kCheck, Trait::kTolScale};
     return c;
   }
-  static void run(benchmark::State& state, const Case& c) { run_case(state, c, calls()); }
 };
 
 // Op name ("aten::roll", with overload if any) -> its trait's calls; the suite runs them
 // through run_case, tests call make/call directly. The generic, args-driven fixture
 // registers under kGenericFixture.
 inline constexpr const char* kGenericFixture = "<generic>";
+// Runs during static initialisation, so it never throws: an op registered twice is kept
+// for run_main to report (duplicate_registrations()).
 bool register_op(const char* op, const OpCalls& calls);
 const OpCalls* find_op(const std::string& op);  // nullptr when no trait registered `op`
-std::vector<std::string> registered_ops();
+std::vector<std::string> duplicate_registrations();
 
 // Checks an entry's `args:` against the op's schema at load time; the generic fixture
 // registers it (the harness does not depend on fixtures). Problems come back with their
@@ -113,8 +119,6 @@ Stack copy_stack(const Stack& in, const c10::Device& device);
 // Frees the inputs the runner keeps for the case it ran last (after a run of the suite).
 void release_case_inputs();
 
-// The case's own tensor: its shape and dtype, filled by `init` (see docs/targets-format.md).
-at::Tensor input(const Case& c, Init init = Init::kRandn);
 at::Tensor make_tensor(const std::vector<int64_t>& shape, at::ScalarType dtype, Init init, int64_t lo = 0,
                        int64_t hi = 10);
 

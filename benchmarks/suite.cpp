@@ -257,6 +257,8 @@ int run_main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     const CliOptions o = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
     if (o.help) return 0;
+    if (const auto twice = duplicate_registrations(); !twice.empty())
+      throw std::logic_error("ops registered twice with MPSFB_REGISTER_OP (one trait per op): " + join(twice, ", "));
     check_benchmark_flags(original_argv);
     reexec_with_mps_fallback_if_needed(o, original_argv);
 

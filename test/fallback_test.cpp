@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/native/CPUFallback.h>
+#include <ATen/record_function.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/library.h>
@@ -72,10 +73,19 @@ TEST(Probe, NoFallbackSeenForAnOpThatStaysPut) {
 }
 
 TEST(Probe, ObserverStopsWatchingWhenItGoes) {
-  { FallbackObserver first; }
-  FallbackObserver second;  // a second one may start once the first is gone
-  call("mpsfb_test::clean", at::ones({4}));
+  ASSERT_FALSE(at::hasThreadLocalCallbacks());
+  {
+    FallbackObserver first;
+    EXPECT_TRUE(at::hasThreadLocalCallbacks());
+    call("mpsfb_test::outer", at::ones({4}));
+    EXPECT_EQ(first.fallback_ops(), std::vector<std::string>{"mpsfb_test::inner"});
+  }
+  EXPECT_FALSE(at::hasThreadLocalCallbacks()) << "the first observer's RecordFunction callback outlived it";
+  call("mpsfb_test::outer", at::ones({4}));  // nobody watching: nothing to record, nothing to crash
+  FallbackObserver second;                   // a second one may start once the first is gone
   EXPECT_TRUE(second.fallback_ops().empty());
+  call("mpsfb_test::outer", at::ones({4}));
+  EXPECT_EQ(second.fallback_ops(), std::vector<std::string>{"mpsfb_test::inner"});
 }
 
 TEST(Probe, MpsFallbackWarningIsCapturedEveryTimeDespiteWarnOnce) {
