@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "device.h"
+#include "dtypes.h"
 #include "fallback.h"
 #include "mps_verdict.h"
 #include "naming.h"
@@ -228,16 +229,21 @@ size_t register_cases(const Targets& targets, const RunContext& ctx, std::deque<
         const std::string name = case_name(t.op, shape, dtype, device);
         // The row is registered either way, so a case that cannot run is visible in the report.
         const Case* c = nullptr;
+        std::string skip_label;  // a row that cannot run still says what MPS does with its op
         if (calls) {
           cases.push_back(Case{&t, *handle, shape, dtype, &ctx});
           c = &cases.back();
+        } else if (ctx.verdicts) {
+          skip_label = label::format(verdict_fields(t.op, ctx.verdicts->judge(t.op, dtype_name(dtype), nullptr)));
         }
         benchmark::RegisterBenchmark(name.c_str(),
-                                     [calls, c, skip](benchmark::State& s) {
-                                       if (calls)
+                                     [calls, c, skip, skip_label](benchmark::State& s) {
+                                       if (calls) {
                                          run_case(s, *c, *calls);
-                                       else
+                                       } else {
+                                         s.SetLabel(skip_label);
                                          s.SkipWithError(skip.c_str());
+                                       }
                                      })
             ->UseManualTime()
             ->Unit(benchmark::kMicrosecond);
