@@ -7,9 +7,9 @@
 # Python3_EXECUTABLE is the project's interpreter. Switches itself off with a STATUS message
 # when that interpreter lacks requests/PyYAML (target) or pytest (tests).
 #
-#   cmake --build build --target sync-targets                   # online; GH_TOKEN optional
-#   cmake -DMPSFB_SYNC_ARGS="--offline" build && cmake --build build --target sync-targets
-#   ctest --test-dir build -R 'sync_requests_pytest|sync_targets_mps_benchmarks'
+#   cmake --build build/dev --target sync-targets                   # online; GH_TOKEN optional
+#   cmake -DMPSFB_SYNC_ARGS="--offline" build/dev && cmake --build build/dev --target sync-targets
+#   ctest --test-dir build/dev -R 'sync_requests_pytest|sync_targets_mps_benchmarks'
 #
 # GH_TOKEN is read from the environment of the build, never stored in the cache.
 

@@ -4,18 +4,21 @@
 # results/<op>.csv, report/summary.md (+ PNGs where matplotlib is present) and, on a
 # device, this machine's status per op in ops/targets.status.yaml. Extra arguments go to
 # mps_benchmarks, e.g. --benchmark_filter=op:aten::roll/ or --fallback=emulate.
+# MPSFB_PRESET picks the preset (default dev) and with it the build folder build/<preset>.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-source "$root/tools/setup.sh"
-cmake --build build
+preset=${MPSFB_PRESET:-dev}
+MPSFB_PRESET=$preset source "$root/tools/setup.sh"
+build=build/$preset
+cmake --build --preset "$preset"
 mkdir -p results
-./build/mps_benchmarks --benchmark_out=results/run.json --benchmark_out_format=json "$@"
+"./$build/mps_benchmarks" --benchmark_out=results/run.json --benchmark_out_format=json "$@"
 echo "bench: wrote results/run.json" >&2
-cmake --build build --target report
+cmake --build "$build" --target report
 # Record which ops fall back on this torch/OS/device beside the targets (CPU runs can't tell).
 { read -r device; read -r targets; } < <(.venv/bin/python -c \
   'import json; c = json.load(open("results/run.json"))["context"]; print(c["device"]); print(c["targets"])')
 if [ "$device" != cpu ]; then
-  ./build/mpsfb_report --update-targets "$targets" results/run.json
+  "./$build/mpsfb_report" --update-targets "$targets" results/run.json
 fi
 echo "bench: report in report/summary.md, per-op CSVs in results/" >&2

@@ -3,8 +3,8 @@
 torch.utils.benchmark.Timer (blocked_autorange median), in one process tree, on the CPU
 and on the device's native kernel; prints the ratios as a Markdown table.
 
-Run through the CMake target `fidelity` (cmake --build build --target fidelity) or directly:
-  python tools/harness_fidelity.py --binary build/mps_benchmarks [--device cuda] [--out FILE]
+Run through the CMake target `fidelity` (cmake --build build/dev --target fidelity) or directly:
+  python tools/harness_fidelity.py --binary build/dev/mps_benchmarks [--device cuda] [--out FILE]
 """
 import argparse
 import json

@@ -47,4 +47,4 @@ fi
 
 preset=${MPSFB_PRESET:-dev}
 cmake --preset "$preset" >/dev/null
-say "ready: torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'), build folder build (preset $preset)"
+say "ready: torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'), build folder build/$preset (preset $preset)"

@@ -2,7 +2,7 @@
 the sync's schema (tools/sync_requests/schema.py) is the C++ decoder's.
 
 Needs the binary: $MPSFB_MPS_BENCHMARKS (set by the ctest sync_targets_mps_benchmarks to the
-build's), else build/mps_benchmarks of this checkout; skipped when neither exists, an error
+build's), else build/dev/mps_benchmarks of this checkout; skipped when neither exists, an error
 when the variable names a missing file.  GitHub is FakeGitHub's recorded pages.
 """
 
@@ -21,7 +21,7 @@ from test_sync_requests import OLD, TOKEN, assert_failed_cleanly, load, out  # n
 from sync_requests import schema
 
 _ENV_BINARY = os.environ.get("MPSFB_MPS_BENCHMARKS")
-BINARY = Path(_ENV_BINARY or ROOT / "build" / "mps_benchmarks")
+BINARY = Path(_ENV_BINARY or ROOT / "build" / "dev" / "mps_benchmarks")
 if _ENV_BINARY and not BINARY.is_file():
     raise RuntimeError(f"MPSFB_MPS_BENCHMARKS={_ENV_BINARY}: no such file")
 pytestmark = pytest.mark.skipif(not BINARY.is_file(), reason=f"no {BINARY} (build it first)")

@@ -53,7 +53,7 @@ def check_binary(path: str, native_functions: Optional[str]) -> None:
     """Before anything is fetched: the binary and an explicit yaml must be there."""
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise SyncError(f"--mps-benchmarks {path}: not an executable file (build it: "
-                        "cmake --build build --target mps_benchmarks)")
+                        "cmake --build build/dev --target mps_benchmarks)")
     if native_functions is not None and not os.path.isfile(native_functions):
         raise SyncError(f"--native-functions {native_functions}: no such file")
 
