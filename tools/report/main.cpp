@@ -4,11 +4,13 @@
 #include "demand.h"
 #include "gbench_json.h"
 #include "model.h"
+#include "mps_log_report.h"
 #include "output.h"
 #include "regular_file.h"
 #include "report.h"
 #include "status_file.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -32,22 +34,37 @@ constexpr const char* kUsage =
     "  mpsfb_report --compare BASE.json CONTENDER.json\n"
     "      Markdown to stdout: verdict changes, fallback flips, per-case changes of cpu_us, dev_us, penalty.\n"
     "  mpsfb_report --update-targets TARGETS.yaml RUN.json [RUN.json...]\n"
-    "      Records each op's status and MPS verdict here in TARGETS.status.yaml (TARGETS.yaml is not touched).\n";
+    "      Records each op's status and MPS verdict here in TARGETS.status.yaml (TARGETS.yaml is not touched).\n"
+    "  mpsfb_report --mps-log=FILE [--wall-s=SECONDS] [--targets=FILE] [--native-functions=PATH --torch-version=V]\n"
+    "               [--results-dir=DIR] [--summary=FILE] [--cases-csv=FILE]\n"
+    "      The MPS profiler's CPU-fallback lines in a run's stderr (PYTORCH_MPS_LOG_PROFILE_INFO, tools/profile_run.sh)\n"
+    "      -> the same files, ops ranked by fallback time; --wall-s: the run's wall time, for its fallback%;\n"
+    "      --native-functions/--torch-version: show that torch's static verdict beside the run-time one.\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
 struct Args {
-  enum class Mode { kReport, kCompare, kUpdateTargets } mode = Mode::kReport;
+  enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog } mode = Mode::kReport;
   std::vector<std::string> inputs;
   std::optional<std::string> targets;
   std::string results_dir = "results";
   std::string summary = "report/summary.md";
   std::string cases_csv;  // default: cases.csv beside the summary
   std::vector<std::string> plots;
+  std::string mps_log, native_functions, torch_version;  // --mps-log mode
+  std::optional<double> wall_s;
   bool help = false;
 };
+
+double positive_seconds(const std::string& key, const std::string& value) {
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || !std::isfinite(v) || v <= 0)
+    throw UsageError(key + "=" + value + ": expected a positive number of seconds (e.g. 12.5)");
+  return v;
+}
 
 Args parse_args(const std::vector<std::string>& argv) {
   Args a;
@@ -80,6 +97,14 @@ Args parse_args(const std::vector<std::string>& argv) {
         a.cases_csv = value;
       else if (key == "--embed-plot")
         a.plots.push_back(value);
+      else if (key == "--mps-log")
+        a.mode = Args::Mode::kMpsLog, a.mps_log = value;
+      else if (key == "--wall-s")
+        a.wall_s = positive_seconds(key, value);
+      else if (key == "--native-functions")
+        a.native_functions = value;
+      else if (key == "--torch-version")
+        a.torch_version = value;
       else
         throw UsageError("unknown option " + key);
     } else {
@@ -92,6 +117,10 @@ Args parse_args(const std::vector<std::string>& argv) {
   if (a.mode == Args::Mode::kUpdateTargets && a.inputs.size() < 2)
     throw UsageError("--update-targets takes the targets file and at least one run JSON");
   if (a.mode == Args::Mode::kReport && a.inputs.empty()) throw UsageError("no benchmark JSON given");
+  if (a.mode == Args::Mode::kMpsLog && !a.inputs.empty())
+    throw UsageError("--mps-log reads one log; unexpected " + a.inputs.front());
+  if (a.native_functions.empty() != a.torch_version.empty())
+    throw UsageError("--native-functions and --torch-version go together (the yaml, and the torch it is from)");
   if (a.cases_csv.empty()) {
     const auto dir = std::filesystem::path(a.summary).parent_path();
     a.cases_csv = (dir / "cases.csv").string();
@@ -142,6 +171,26 @@ int report(const Args& a) {
   return 0;
 }
 
+int mps_log_report(const Args& a) {
+  const mps_log::Log log = mps_log::read(a.mps_log);
+  const std::optional<TargetsDemand> demand = a.targets ? std::optional<TargetsDemand>(read_demand(*a.targets)) : std::nullopt;
+  std::optional<StaticVerdicts> sv;
+  if (!a.native_functions.empty()) sv = load_static_verdicts(a.native_functions, a.torch_version);
+  LogReportOptions options;
+  options.demand = demand ? &*demand : nullptr;
+  options.wall_s = a.wall_s;
+  options.static_verdicts = sv ? &*sv : nullptr;
+  options.results_dir = a.results_dir;
+  options.summary = a.summary;
+  options.cases_csv = a.cases_csv;
+  options.ops_csv = (std::filesystem::path(a.cases_csv).parent_path() / "fallback_ops.csv").string();
+  OutputSet out;
+  const std::string what = add_log_report(out, log, options);
+  out.commit();
+  std::cerr << "mpsfb_report: " << a.mps_log << ": " << what << " -> " << a.summary << "\n";
+  return 0;
+}
+
 int compare(const Args& a) {
   const Model base = load({a.inputs[0]});
   const Model contender = load({a.inputs[1]});
@@ -181,6 +230,8 @@ int main(int argc, char** argv) {
         return update_targets(a);
       case Args::Mode::kReport:
         return report(a);
+      case Args::Mode::kMpsLog:
+        return mps_log_report(a);
     }
   } catch (const UsageError& e) {
     std::cerr << "mpsfb_report: " << e.what() << "\n" << kUsage;
