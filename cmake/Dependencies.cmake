@@ -1,20 +1,68 @@
-# Every dependency through find_package. LibTorch comes from, in order: an explicit
-# Torch_DIR / CMAKE_PREFIX_PATH, else the Python torch of Python3_EXECUTABLE
-# (torch.utils.cmake_prefix_path) — the set-up's virtual environment.
+# Every dependency through find_package.
+#
+# LibTorch: the torch of Python3_EXECUTABLE (the set-up's .venv, torch.utils.cmake_prefix_path),
+# unless you say otherwise with -DTorch_DIR=... or a CMAKE_PREFIX_PATH (variable or environment)
+# that holds a Torch package: then that one. Other LibTorch installs on the default search path
+# (Homebrew's pytorch, /usr/local) are never picked silently. The configure log says which one
+# it took and why.
 find_package(Python3 COMPONENTS Interpreter)
 
-find_package(Torch QUIET CONFIG)
-if(NOT Torch_FOUND AND Python3_Interpreter_FOUND)
+# Does a CMAKE_PREFIX_PATH entry hold a Torch package where find_package would look?
+function(_mpsfb_prefix_has_torch prefix out_var)
+  set(${out_var} FALSE PARENT_SCOPE)
+  foreach(sub . Torch share/cmake/Torch lib/cmake/Torch lib64/cmake/Torch)
+    if(prefix AND EXISTS "${prefix}/${sub}/TorchConfig.cmake")
+      set(${out_var} TRUE PARENT_SCOPE)
+    endif()
+  endforeach()
+endfunction()
+
+set(_mpsfb_torch_prefix "")
+if(Python3_Interpreter_FOUND)
   execute_process(
     COMMAND ${Python3_EXECUTABLE} -c "import torch; print(torch.utils.cmake_prefix_path)"
     OUTPUT_VARIABLE _mpsfb_torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
     RESULT_VARIABLE _mpsfb_torch_rc ERROR_QUIET)
-  if(_mpsfb_torch_rc EQUAL 0)
-    list(APPEND CMAKE_PREFIX_PATH "${_mpsfb_torch_prefix}")
+  if(NOT _mpsfb_torch_rc EQUAL 0)
+    set(_mpsfb_torch_prefix "")
   endif()
 endif()
-find_package(Torch REQUIRED CONFIG)
-message(STATUS "LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+
+# A Torch_DIR that came from Python (this run's, or an earlier one's) is not a choice of the user's.
+set(_mpsfb_torch_choice "")
+if(Torch_DIR AND NOT Torch_DIR MATCHES "-NOTFOUND$" AND NOT Torch_DIR STREQUAL "${MPSFB_TORCH_DIR_FROM_PYTHON}")
+  get_filename_component(_mpsfb_given "${Torch_DIR}" REALPATH)
+  get_filename_component(_mpsfb_from_python "${_mpsfb_torch_prefix}/Torch" REALPATH)
+  if(NOT _mpsfb_torch_prefix OR NOT _mpsfb_given STREQUAL _mpsfb_from_python)
+    set(_mpsfb_torch_choice "Torch_DIR")
+  endif()
+endif()
+if(NOT _mpsfb_torch_choice)
+  string(REPLACE ":" ";" _mpsfb_env_prefixes "$ENV{CMAKE_PREFIX_PATH}")
+  foreach(_p IN LISTS CMAKE_PREFIX_PATH _mpsfb_env_prefixes)
+    _mpsfb_prefix_has_torch("${_p}" _has)
+    if(_has)
+      set(_mpsfb_torch_choice "CMAKE_PREFIX_PATH (${_p})")
+      break()
+    endif()
+  endforeach()
+endif()
+
+if(_mpsfb_torch_choice)
+  find_package(Torch REQUIRED CONFIG)
+  set(_mpsfb_torch_why "as ${_mpsfb_torch_choice} says")
+elseif(_mpsfb_torch_prefix)
+  unset(Torch_DIR CACHE)
+  find_package(Torch REQUIRED CONFIG PATHS "${_mpsfb_torch_prefix}" NO_DEFAULT_PATH)
+  set(MPSFB_TORCH_DIR_FROM_PYTHON "${Torch_DIR}" CACHE INTERNAL "Torch_DIR derived from Python3_EXECUTABLE's torch")
+  set(_mpsfb_torch_why "the torch of ${Python3_EXECUTABLE}; -DTorch_DIR=... or CMAKE_PREFIX_PATH to use another")
+else()
+  message(WARNING "No torch in Python3_EXECUTABLE (${Python3_EXECUTABLE}); searching the system for LibTorch. "
+    "Run tools/setup.sh, or pass -DPython3_EXECUTABLE=.venv/bin/python, -DTorch_DIR=... or CMAKE_PREFIX_PATH.")
+  find_package(Torch REQUIRED CONFIG)
+  set(_mpsfb_torch_why "found on the system search path: no torch in Python3_EXECUTABLE")
+endif()
+message(STATUS "LibTorch ${Torch_VERSION} from ${Torch_DIR} (${_mpsfb_torch_why})")
 
 # LibTorch's target carries -D_GLIBCXX_USE_CXX11_ABI; yaml-cpp and GTest from the system
 # are built with the default (new) ABI, so an old-ABI LibTorch would not link with them.

@@ -3,25 +3,41 @@
 # Homebrew on macOS), a virtual environment .venv with torch and the Python tools, and a
 # configured build folder. Sourced by tools/bench.sh and tools/test.sh.
 #
+# Checks first, with what to do when they fail: on macOS an arm64 Mac (not Rosetta) on macOS 14
+# or later (torch 2.13's arm64 wheels); everywhere a Python >= 3.10 for the venv (the Command Line
+# Tools' python3 is 3.9). apt is only ever called on Linux.
+#
 # Environment: MPSFB_TORCH (default torch==2.13.0), MPSFB_TORCH_INDEX_URL (e.g. the CPU wheel
-# index on a GitHub runner), MPSFB_PRESET (default dev), PYTHON (the interpreter for the venv).
+# index on a GitHub runner), MPSFB_PRESET (default dev), PYTHON (the interpreter for the venv;
+# default the first of python3, python3.13, python3.12, python3.11, python3.10 that is >= 3.10).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 say() { printf 'setup: %s\n' "$*" >&2; }
+# shellcheck source=tools/setup_checks.sh
+source "$root/tools/setup_checks.sh"
+torch_req=${MPSFB_TORCH:-torch==2.13.0}
+os=$(uname -s)
 
-if [ "$(uname -s)" = Darwin ]; then
+if [ "$os" = Darwin ]; then
+  translated=$(sysctl -n sysctl.proc_translated 2>/dev/null || echo 0)
+  if ! why=$(mpsfb_macos_check "$(sw_vers -productVersion)" "$(uname -m)" "$translated"); then
+    if [ -z "${MPSFB_TORCH:-}" ]; then say "$why"; exit 1; fi
+    say "warning: $why (going on: MPSFB_TORCH=$MPSFB_TORCH)"
+  fi
   command -v brew >/dev/null || { say "Homebrew is required on macOS (https://brew.sh)"; exit 1; }
   for f in cmake ninja google-benchmark yaml-cpp googletest nlohmann-json; do
     brew list --formula "$f" >/dev/null 2>&1 || brew install "$f"
   done
 elif command -v apt-get >/dev/null; then
   pkgs="cmake ninja-build g++ libbenchmark-dev libbenchmark-tools libyaml-cpp-dev libgtest-dev nlohmann-json3-dev"
-  missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+  missing=""
+  for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
   if [ -n "$missing" ]; then
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-    say "installing $(echo $missing)"
+    say "installing${missing}"
     $sudo apt-get update -qq
+    # shellcheck disable=SC2086  # one word per package
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
   fi
 else
@@ -29,16 +45,45 @@ else
 fi
 
 # One interpreter for everything Python: torch (LibTorch discovery), CMake's custom targets,
-# pytest. It lives in .venv, so neither pyenv's nor Debian's python3 packages matter.
-if [ ! -x .venv/bin/python ]; then
-  "${PYTHON:-python3}" -m venv .venv 2>/dev/null || {
-    say "python3 -m venv failed; using Debian's /usr/bin/python3 with python3-venv"
-    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
-    /usr/bin/python3 -m venv .venv
-  }
+# pytest. It lives in .venv, so neither pyenv's nor the system's python3 packages matter.
+if [ -x .venv/bin/python ]; then
+  v=$(mpsfb_python_version .venv/bin/python || echo "?")
+  if ! mpsfb_version_ge "$v" "$MPSFB_MIN_PYTHON" 2>/dev/null; then
+    say "the existing .venv has Python $v; $torch_req needs Python >= $MPSFB_MIN_PYTHON: remove it (rm -rf .venv) and run again, with PYTHON=/path/to/python3.12 if your python3 is older"
+    exit 1
+  fi
+else
+  if [ -n "${PYTHON:-}" ]; then
+    candidates=$PYTHON
+  else
+    candidates="python3 python3.13 python3.12 python3.11 python3.10"
+  fi
+  # shellcheck disable=SC2086  # one word per candidate
+  if ! py=$(mpsfb_pick_python $candidates); then
+    say "$py"
+    if [ "$os" = Darwin ]; then
+      say "install one (brew install python@3.12, or python.org) and run again, e.g. PYTHON=\$(brew --prefix)/bin/python3.12 bash tools/setup.sh"
+    else
+      say "install one (e.g. apt-get install python3.11-venv, or pyenv) and run again with PYTHON=/path/to/python3"
+    fi
+    exit 1
+  fi
+  say "creating .venv with $py (Python $(mpsfb_python_version "$py"))"
+  if ! "$py" -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    if [ "$os" = Linux ] && command -v apt-get >/dev/null; then
+      # Debian and Ubuntu ship venv separately; a pyenv or python.org Python has it built in.
+      pkg="python$(mpsfb_python_version "$py")-venv"
+      say "$py -m venv failed; installing $pkg"
+      sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null
+      "$py" -m venv .venv
+    else
+      say "$py -m venv failed: use a Python with venv and ensurepip (brew install python@3.12, or python.org), e.g. PYTHON=/path/to/python3.12"
+      exit 1
+    fi
+  fi
 fi
-torch_req=${MPSFB_TORCH:-torch==2.13.0}
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   say "installing $torch_req"
   .venv/bin/pip install -q ${MPSFB_TORCH_INDEX_URL:+--index-url "$MPSFB_TORCH_INDEX_URL"} "$torch_req"
@@ -46,5 +91,6 @@ fi
 .venv/bin/pip install -q -r tools/requirements.txt
 
 preset=${MPSFB_PRESET:-dev}
-cmake --preset "$preset" >/dev/null
-say "ready: torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'), build folder build/$preset (preset $preset)"
+# Configure quietly, but say which LibTorch CMake took (cmake/Dependencies.cmake says why).
+cmake --preset "$preset" | { grep -E '^-- LibTorch ' >&2 || true; }
+say "ready: torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'), build folder build (preset $preset)"
