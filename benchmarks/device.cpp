@@ -1,5 +1,7 @@
 #include "device.h"
 
+#include "apple.h"
+#include "host.h"
 #include "stats.h"
 
 #include <ATen/ATen.h>
@@ -10,12 +12,11 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
-#if defined(__APPLE__)
-#include <sys/sysctl.h>
-#endif
 #include <dlfcn.h>
 #include <sys/utsname.h>
 
@@ -27,17 +28,6 @@ using Clock = std::chrono::steady_clock;
 double us_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
 }
-
-#if defined(__APPLE__)
-std::string sysctl_string(const char* name) {
-  size_t size = 0;
-  if (sysctlbyname(name, nullptr, &size, nullptr, 0) != 0 || size == 0) return "";
-  std::string out(size, '\0');
-  if (sysctlbyname(name, out.data(), &size, nullptr, 0) != 0) return "";
-  out.resize(out.find('\0') == std::string::npos ? size : out.find('\0'));
-  return out;
-}
-#endif
 
 // The CUDA driver names the GPU; asked through dlopen so the same binary builds against a
 // CPU-only LibTorch.
@@ -59,39 +49,55 @@ std::string cuda_device_name(int index) {
 }
 
 std::string cpu_model() {
-#if defined(__APPLE__)
-  return sysctl_string("machdep.cpu.brand_string");
-#else
+  if (const std::string brand = apple::sysctl_string("machdep.cpu.brand_string"); !brand.empty()) return brand;
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line))
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   return "unknown CPU";
-#endif
+}
+
+// One tiny op on MPS: a device can be reported available and still fail on first use (virtual
+// Macs such as GitHub's macOS runners cannot allocate on it: actions/runner-images#9918).
+MpsStatus probe_mps() {
+  MpsStatus s;
+  s.present = torch::mps::is_available();
+  if (!s.present) return s;
+  try {
+    const auto t = at::arange(4, at::TensorOptions().dtype(at::kFloat).device(at::kMPS));
+    const float sum = (t * 2).sum().item<float>();  // 0 + 2 + 4 + 6
+    torch::mps::synchronize();
+    if (sum != 12.0f) s.problem = "a 4-element test op returned " + std::to_string(sum) + " instead of 12";
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    s.problem = "a 4-element test op failed: " + what;
+  }
+  if (!s.problem.empty())
+    s.problem += " (seen on virtual Macs such as GitHub's macOS runners, actions/runner-images#9918)";
+  return s;
 }
 
 }  // namespace
 
-bool mps_available() { return torch::mps::is_available(); }
+const MpsStatus& mps_status() {
+  static const MpsStatus s = probe_mps();
+  return s;
+}
+
+bool mps_available() { return mps_status().usable(); }
 
 c10::Device select_device(const std::string& requested) {
-  if (requested == "auto") {
-    if (mps_available()) return c10::Device(c10::kMPS);
-    if (torch::cuda::is_available()) return c10::Device(c10::kCUDA, 0);
-    return c10::Device(c10::kCPU);
-  }
-  if (requested == "mps") {
-    if (!mps_available()) throw std::runtime_error("--device=mps: MPS is not available in this build or on this machine");
-    return c10::Device(c10::kMPS);
-  }
-  if (requested == "cuda") {
-    if (!torch::cuda::is_available())
-      throw std::runtime_error("--device=cuda: CUDA is not available (LibTorch " + torch_version() +
-                               " without CUDA, or no GPU)");
-    return c10::Device(c10::kCUDA, 0);
-  }
-  if (requested == "cpu") return c10::Device(c10::kCPU);
-  throw std::runtime_error("--device=" + requested + ": unknown device (expected: auto, mps, cuda or cpu)");
+  // Only ask MPS when it could be chosen: the probe runs an op on it.
+  const bool ask_mps = requested == "auto" || requested == "mps";
+  const MpsStatus mps = ask_mps ? mps_status() : MpsStatus{};
+  const bool cuda = (requested == "auto" || requested == "cuda") && torch::cuda::is_available();
+  const host::DeviceChoice c = host::choose_device(requested, mps.present, mps.problem, cuda, torch_version());
+  if (!c.error.empty()) throw std::runtime_error(c.error);
+  if (!c.note.empty()) std::cerr << "mps_benchmarks: " << c.note << "\n";
+  if (c.device == "mps") return c10::Device(c10::kMPS);
+  if (c.device == "cuda") return c10::Device(c10::kCUDA, 0);
+  return c10::Device(c10::kCPU);
 }
 
 void synchronize(const c10::Device& device) {
@@ -137,22 +143,19 @@ counters::CopyModel measure_copy_model(const c10::Device& device, int64_t max_by
 
 std::string device_name(const c10::Device& device) {
   if (device.is_cuda()) return cuda_device_name(device.index() < 0 ? 0 : device.index());
-  if (device.is_mps()) return cpu_model() + " GPU (MPS)";
+  if (device.is_mps()) return host::mps_device_name(cpu_model());
   return cpu_model();
 }
 
 std::string os_version() {
-#if defined(__APPLE__)
-  return "macOS " + sysctl_string("kern.osproductversion") + " (" + sysctl_string("hw.machine") + ")";
-#else
+  if (const std::string v = apple::sysctl_string("kern.osproductversion"); !v.empty())
+    return host::macos_version(v, apple::sysctl_string("hw.machine"));
   std::ifstream in("/etc/os-release");
-  std::string line, pretty;
-  while (std::getline(in, line))
-    if (line.rfind("PRETTY_NAME=", 0) == 0) pretty = line.substr(13, line.size() - 14);
+  std::stringstream text;
+  text << in.rdbuf();
   struct utsname u {};
   uname(&u);
-  return (pretty.empty() ? std::string(u.sysname) : pretty) + ", kernel " + u.release + " (" + u.machine + ")";
-#endif
+  return host::linux_version(text.str(), u.sysname, u.release, u.machine);
 }
 
 std::string torch_version() { return TORCH_VERSION; }

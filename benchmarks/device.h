@@ -10,10 +10,20 @@
 
 namespace mpsfb {
 
-// "auto" picks mps, then cuda, then cpu. Throws std::runtime_error for an unknown or
-// unavailable device.
+// "auto" picks mps, then cuda, then cpu, passing over an MPS that is present but unusable
+// (with a note on stderr). Throws std::runtime_error for an unknown or unavailable device, and
+// for --device=mps when MPS is present but unusable, saying why (host.h choose_device).
 c10::Device select_device(const std::string& requested);
-bool mps_available();
+
+// MPS as this process finds it, probed once with a tiny op (a device can be reported
+// available and fail on first use, as on GitHub's macOS runners).
+struct MpsStatus {
+  bool present = false;  // torch::mps::is_available()
+  std::string problem;   // present but unusable: why
+  bool usable() const { return present && problem.empty(); }
+};
+const MpsStatus& mps_status();
+bool mps_available();  // present and usable
 
 // Blocks until all queued work on the device has finished; a no-op for CPU.
 void synchronize(const c10::Device& device);

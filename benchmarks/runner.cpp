@@ -3,6 +3,7 @@
 #include "device.h"
 #include "dtypes.h"
 #include "fallback.h"
+#include "host.h"
 #include "mps_verdict.h"
 #include "op_fixture.h"
 #include "stats.h"
@@ -167,6 +168,11 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
     if (p->label.empty())
       p->label = label::format(
           verdict_fields(c.target->op, verdict_book(c).judge(c.target->op, dtype_name(c.dtype), nullptr)));
+    // PYTORCH_ENABLE_MPS_FALLBACK=0: MPS raised for an op without a kernel, itself the detection.
+    if (const auto v = host::not_implemented_verdict(p->error); v && c.ctx->device.is_mps()) {
+      const auto static_view = verdict_book(c).judge(c.target->op, dtype_name(c.dtype), nullptr);
+      p->label = label::format(verdict_fields(c.target->op, *v, &static_view));
+    }
   }
   return p;
 }

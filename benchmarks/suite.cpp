@@ -2,10 +2,12 @@
 
 #include "text.h"
 
+#include "apple.h"
 #include "cli.h"
 #include "device.h"
 #include "dtypes.h"
 #include "fallback.h"
+#include "host.h"
 #include "mps_verdict.h"
 #include "naming.h"
 #include "paths.h"
@@ -23,10 +25,9 @@
 #include <memory>
 #include <regex>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
-#if defined(__APPLE__)
-#include <mach-o/dyld.h>
-#endif
+#include <climits>
 
 namespace mpsfb {
 namespace {
@@ -54,31 +55,38 @@ std::string fixed(double v, int digits) {
   return s.str();
 }
 
+// This program's file, to run it again: what the OS says (macOS: _NSGetExecutablePath; Linux:
+// /proc/self/exe), else argv[0] resolved as the shell did (through PATH when it has no '/').
 std::string self_path(const char* argv0) {
-#if defined(__APPLE__)
-  char buf[4096];
-  uint32_t size = sizeof buf;
-  if (_NSGetExecutablePath(buf, &size) == 0) return buf;
-  return argv0;
-#else
-  (void)argv0;
-  return "/proc/self/exe";
-#endif
+  std::string self = apple::executable_path();
+  struct stat st {};
+  if (self.empty() && ::stat("/proc/self/exe", &st) == 0) self = "/proc/self/exe";
+  char cwd[PATH_MAX] = {0};
+  const char* path = std::getenv("PATH");
+  return host::resolve_executable(self, argv0 ? argv0 : "", path ? path : "", getcwd(cwd, sizeof cwd) ? cwd : ".",
+                                  [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; });
 }
 
 // PYTORCH_ENABLE_MPS_FALLBACK is read while libtorch loads, before main(): setting it now
-// is too late, so run again with it set (reference: mps-fallback-facts.md §1).
+// is too late, so run again with it set (reference: mps-fallback-facts.md §1). An explicit 0
+// is kept: the cases of ops without a kernel then report the NotImplementedError as the
+// detection (runner.cpp, host.h not_implemented_verdict).
 void reexec_with_mps_fallback_if_needed(const CliOptions& o, const std::vector<char*>& original_argv) {
-  if (std::getenv("PYTORCH_ENABLE_MPS_FALLBACK")) return;
-  const bool wants_mps = o.device == "mps" || (o.device == "auto" && mps_available());
-  if (!wants_mps) return;
+  const bool may_use_mps = o.device == "mps" || o.device == "auto";
+  const host::ReexecPlan plan =
+      host::plan_reexec(std::getenv("PYTORCH_ENABLE_MPS_FALLBACK"), o.device, may_use_mps && mps_available());
+  if (!plan.note.empty()) std::cerr << "mps_benchmarks: " << plan.note << "\n";
+  if (!plan.reexec) return;
+  const std::string self = self_path(original_argv.empty() ? nullptr : original_argv[0]);
+  if (self.empty())
+    throw std::runtime_error("cannot find this program's file to run it again with PYTORCH_ENABLE_MPS_FALLBACK=1 "
+                             "(set the variable yourself: PYTORCH_ENABLE_MPS_FALLBACK=1 mps_benchmarks ...)");
   setenv("PYTORCH_ENABLE_MPS_FALLBACK", "1", 1);
-  std::cerr << "mps_benchmarks: PYTORCH_ENABLE_MPS_FALLBACK was unset; running again with it set to 1 "
-               "(libtorch reads it when it loads)\n";
   std::vector<char*> args = original_argv;
   args.push_back(nullptr);
-  execv(self_path(args[0]).c_str(), args.data());
-  throw std::runtime_error("could not re-execute with PYTORCH_ENABLE_MPS_FALLBACK=1: " + std::string(strerror(errno)));
+  execv(self.c_str(), args.data());
+  throw std::runtime_error("could not re-execute " + self + " with PYTORCH_ENABLE_MPS_FALLBACK=1: " +
+                           std::string(strerror(errno)));
 }
 
 void add_context(const RunContext& ctx, const Targets& t, const std::string& native_functions) {
