@@ -93,4 +93,4 @@ fi
 preset=${MPSFB_PRESET:-dev}
 # Configure quietly, but say which LibTorch CMake took (cmake/Dependencies.cmake says why).
 cmake --preset "$preset" | { grep -E '^-- LibTorch ' >&2 || true; }
-say "ready: torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'), build folder build (preset $preset)"
+say "ready: torch $(.venv/bin/python -c 'import torch; print(torch.__version__)'), build folder build/$preset (preset $preset)"
