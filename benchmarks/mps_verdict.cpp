@@ -1,31 +1,17 @@
 #include "mps_verdict.h"
 
 #include "device.h"
+#include "ops_libraries.h"
 #include "text.h"
 
-#include <ATen/Context.h>
-
-#include <dlfcn.h>
-
-#include <filesystem>
 #include <iostream>
 
 namespace mpsfb {
-namespace {
-
-// The folder of the libtorch this process runs (".../site-packages/torch/lib" for a wheel).
-std::string torch_lib_dir() {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&at::globalContext), &info) == 0 || !info.dli_fname) return {};
-  return std::filesystem::path(info.dli_fname).parent_path().string();
-}
-
-}  // namespace
 
 verdicts::Book load_verdicts(const std::string& path, std::string* context_value) {
   std::string yaml = path, why;
   if (yaml.empty()) {
-    const std::string lib = torch_lib_dir();
+    const std::string lib = torch_library_dir();
     yaml = verdicts::find_native_functions(lib);
     if (yaml.empty())
       why = "no torchgen/packaged/ATen/native/native_functions.yaml beside the linked libtorch (" +

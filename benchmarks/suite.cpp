@@ -10,6 +10,7 @@
 #include "host.h"
 #include "mps_verdict.h"
 #include "naming.h"
+#include "ops_libraries.h"
 #include "paths.h"
 #include "workload.h"
 
@@ -174,6 +175,8 @@ void check_benchmark_flags(const std::vector<char*>& original_argv) {
 OpChecker make_op_checker() {
   return [](const OpTarget& t) {
     std::vector<std::string> problems;
+    // Another library's op (requires: torchvision): load its ops before checking the entry.
+    if (!t.requires_lib.empty() && !find_schema(t.op)) load_ops_library(t.requires_lib);
     if (!find_schema(t.op)) {
       if (!t.requires_lib.empty()) return problems;  // reported as unavailable at run time
       const auto [name, overload] = split_overload(t.op);
@@ -223,11 +226,12 @@ size_t register_cases(const Targets& targets, const RunContext& ctx, std::deque<
   size_t n = 0;
   const std::string device = device_segment(ctx.device);
   for (const auto& t : targets.ops) {
-    const auto handle = find_schema(t.op);
+    auto handle = find_schema(t.op);
+    if (!handle && !t.requires_lib.empty() && load_ops_library(t.requires_lib).loaded) handle = find_schema(t.op);
     const OpCalls* calls = nullptr;
     std::string skip;
     if (!handle)
-      skip = "unavailable in this build: " + t.op + " is not registered (requires " + t.requires_lib + ")";
+      skip = unavailable_reason(t.requires_lib, t.op);
     else if (t.needs_fixture)
       skip = "needs a fixture: " + t.op + " has no C++ trait or args: spec yet (docs/adding-an-op.md)";
     else
