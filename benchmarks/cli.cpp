@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <cmath>
 #include <string>
 
 namespace mpsfb {
@@ -19,6 +20,16 @@ const char* cli_usage() {
          "  --memory_budget_mb=N    reject shapes whose input tensor exceeds N MiB (default 4096)\n"
          "  --workload=tiny|PATH.pt fallback% of a workload instead of the op suite\n"
          "  --input=1x3x224x224:f32[,...]  inputs of a TorchScript workload\n"
+         "  --noise_target=0.02     a case takes samples until each side's median is this stable: the\n"
+         "                          relative half-width of its 95% confidence interval (cpu_noise, ...)\n"
+         "  --min_samples=10        ... and at least this many samples\n"
+         "  --max_samples=10000     ... stopping here, stable or not\n"
+         "  --max_time_s=0.5        ... or after this many seconds of sampling (wall time, every side)\n"
+         "                          an explicit --benchmark_min_time=X comes first: X s of the timed side\n"
+         "  --copy-model=FILE       floor_us from this copy model (YAML, e.g. ops/copy_model.apple-m-series.yaml)\n"
+         "                          instead of the one measured at start\n"
+         "  --host_allocator=steady|default  steady (default): glibc keeps freed memory for reuse, so CPU\n"
+         "                          times do not depend on the process's history; default: as it comes\n"
          "  plus every --benchmark_* flag of Google Benchmark (--benchmark_filter=op:aten::roll/...)\n";
 }
 
@@ -80,10 +91,45 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
     } else if (key == "--input") {
       need_value();
       o.input = value;
+    } else if (key == "--noise_target" || key == "--max_time_s") {
+      // Adaptive stopping and the copy model (docs/measurement-model.md).
+      need_value();
+      size_t used = 0;
+      double x = 0;
+      try {
+        x = std::stod(value, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != value.size() || !(x > 0) || !std::isfinite(x))
+        throw std::invalid_argument(key + "=" + value + ": expected a positive number");
+      (key == "--noise_target" ? o.noise_target : o.max_time_s) = x;
+    } else if (key == "--min_samples" || key == "--max_samples") {
+      need_value();
+      size_t used = 0;
+      long long n = 0;
+      try {
+        n = std::stoll(value, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != value.size() || n < 1) throw std::invalid_argument(key + "=" + value + ": expected a positive integer");
+      (key == "--min_samples" ? o.min_samples : o.max_samples) = n;
+    } else if (key == "--copy-model") {
+      need_value();
+      o.copy_model = value;
+    } else if (key == "--host_allocator") {
+      need_value();
+      if (value != "steady" && value != "default")
+        throw std::invalid_argument("--host_allocator=" + value + ": expected steady or default");
+      o.host_allocator = value;
     } else {
       throw std::invalid_argument("unknown flag '" + arg + "' (see --help)");
     }
   }
+  if (o.max_samples < o.min_samples)
+    throw std::invalid_argument("--max_samples=" + std::to_string(o.max_samples) + " is below --min_samples=" +
+                                std::to_string(o.min_samples));
   // Flags that mean nothing alone are errors, not silently ignored.
   if (!o.input.empty() && o.workload.empty())
     throw std::invalid_argument("--input=" + o.input + " needs --workload=PATH.pt (the inputs of a TorchScript "

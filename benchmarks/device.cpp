@@ -9,15 +9,23 @@
 #include <torch/mps.h>
 #include <torch/version.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/utsname.h>
 
 namespace mpsfb {
@@ -138,7 +146,110 @@ counters::CopyModel measure_copy_model(const c10::Device& device, int64_t max_by
     sync.push_back(us_since(t0));
   }
   model.sync_us = median(sync);
+  // The fixed cost of one copy: a tensor as small as an op's scalar argument, moved the way
+  // cpu_fallback moves it (a new tensor each time, no extra synchronize), from an idle device.
+  auto small_host = at::ones({16}, at::kFloat);
+  auto small_dev = small_host.to(device);
+  std::vector<double> h2d_lat, d2h_lat;
+  for (int i = 0; i < 20 * reps; ++i) {
+    synchronize(device);
+    auto t0 = Clock::now();
+    auto d = small_host.to(device);
+    h2d_lat.push_back(us_since(t0));
+    synchronize(device);
+    t0 = Clock::now();
+    auto h = small_dev.cpu();
+    d2h_lat.push_back(us_since(t0));
+  }
+  model.h2d_latency_us = median(h2d_lat);
+  model.d2h_latency_us = median(d2h_lat);
+  model.name = "measured";
+  model.source = "measured at start on " + device.str();
   return model;
+}
+
+namespace {
+
+std::string where(const std::string& path, const YAML::Mark& m) {
+  return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
+}
+
+}  // namespace
+
+counters::CopyModel load_copy_model(const std::string& path) {
+  constexpr const char* kForm =
+      "a mapping with h2d_GBps, d2h_GBps (> 0), h2d_latency_us, d2h_latency_us, sync_us (>= 0), and optionally "
+      "name and sources (a list of strings)";
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open the copy model (--copy-model=FILE)");
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(in);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(where(path, e.mark) + "malformed YAML: " + e.msg);
+  }
+  if (!doc.IsMap()) throw std::runtime_error(where(path, doc.Mark()) + "not a copy model (expected: " + kForm + ")");
+  counters::CopyModel m;
+  const std::vector<std::pair<const char*, double*>> numbers = {
+      {"h2d_GBps", &m.h2d_bytes_per_us},     {"d2h_GBps", &m.d2h_bytes_per_us}, {"h2d_latency_us", &m.h2d_latency_us},
+      {"d2h_latency_us", &m.d2h_latency_us}, {"sync_us", &m.sync_us}};
+  for (const auto& kv : doc) {
+    const auto key = kv.first.as<std::string>();
+    const bool known = key == "name" || key == "sources" || key == "version" ||
+                       std::any_of(numbers.begin(), numbers.end(), [&](const auto& n) { return key == n.first; });
+    if (!known) throw std::runtime_error(where(path, kv.first.Mark()) + "unknown key '" + key + "' (expected: " + kForm + ")");
+  }
+  for (const auto& [key, out] : numbers) {
+    const YAML::Node v = doc[key];
+    if (!v) throw std::runtime_error(where(path, doc.Mark()) + "missing " + key + " (expected: " + kForm + ")");
+    double x = 0;
+    bool ok = v.IsScalar();
+    if (ok) {
+      const std::string text = v.Scalar();
+      size_t used = 0;
+      try {
+        x = std::stod(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      ok = used == text.size() && std::isfinite(x) && (std::string(key).find("GBps") != std::string::npos ? x > 0 : x >= 0);
+    }
+    if (!ok)
+      throw std::runtime_error(where(path, v.Mark()) + key + ": expected a " +
+                               (std::string(key).find("GBps") != std::string::npos ? "positive" : "non-negative") +
+                               " number" + (v.IsScalar() ? ", got '" + v.Scalar() + "'" : ""));
+    *out = std::string(key).find("GBps") != std::string::npos ? x * 1e3 : x;  // GB/s = 1e3 bytes per µs
+  }
+  m.name = std::filesystem::path(path).stem().string();
+  if (const YAML::Node n = doc["name"]) {
+    if (!n.IsScalar() || n.Scalar().empty())
+      throw std::runtime_error(where(path, n.Mark()) + "name: expected a non-empty string");
+    m.name = n.Scalar();
+  }
+  std::string sources;
+  if (const YAML::Node s = doc["sources"]) {
+    if (!s.IsSequence()) throw std::runtime_error(where(path, s.Mark()) + "sources: expected a list of strings");
+    for (const auto& item : s) {
+      if (!item.IsScalar()) throw std::runtime_error(where(path, item.Mark()) + "sources: expected a list of strings");
+      sources += (sources.empty() ? "" : "; ") + item.Scalar();
+    }
+  }
+  m.source = path + (sources.empty() ? "" : " (" + sources + ")");
+  return m;
+}
+
+std::string set_host_allocator(const std::string& mode) {
+  if (mode != "steady") return "system default";
+#if defined(__GLIBC__)
+  // M_MMAP_MAX = 0: no block is mapped afresh, so none is unmapped on free and faulted in (and
+  // zeroed) again on the next call; M_TRIM_THRESHOLD at its maximum: the heap's free top is kept.
+  // Setting them also stops glibc's dynamic thresholds, the part that depends on history.
+  const bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max()) == 1;
+  return ok ? "steady: glibc malloc reuses freed memory (M_MMAP_MAX=0, M_TRIM_THRESHOLD=INT_MAX)"
+            : "system default (mallopt failed)";
+#else
+  return "system default (no glibc: the steady setting applies to glibc malloc only)";
+#endif
 }
 
 std::string device_name(const c10::Device& device) {

@@ -124,9 +124,57 @@ class OverrideWarningFilter : public c10::WarningHandler {
 // Set while a FallbackTimer lives on this thread.
 thread_local FallbackTimer* t_timer = nullptr;
 
+// Set while a CountMoves lives on this thread.
+thread_local counters::Moves* t_moves = nullptr;
+
+void count_tensor(const at::Tensor& t, int64_t& n, double& bytes) {
+  if (!t.defined() || t.numel() == 0) return;
+  ++n;
+  bytes += static_cast<double>(t.nbytes());
+}
+
+// Calls `f` on each tensor of a value (a tensor, or the defined ones of a list).
+template <class F>
+void for_each_tensor(const c10::IValue& v, F f) {
+  if (v.isTensor()) {
+    f(v.toTensor());
+  } else if (v.isTensorList()) {
+    for (const at::Tensor& t : v.toTensorVector()) f(t);
+  } else if (v.isOptionalTensorList()) {
+    for (const auto& t : v.toOptionalTensorList()) {
+      std::optional<at::Tensor> ot = t;
+      if (ot) f(*ot);
+    }
+  }
+}
+
+// cpu_fallback, with what it moves counted as it moves it (see CountMoves).
+void counted_cpu_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack, counters::Moves& m) {
+  const auto& args = op.schema().arguments();
+  const size_t first = stack->size() - args.size();
+  std::vector<c10::IValue> mutated;  // written back after the call: counted then (out= may resize)
+  for (size_t i = 0; i < args.size(); ++i) {
+    const c10::IValue& v = (*stack)[first + i];
+    for_each_tensor(v, [&](const at::Tensor& t) {
+      if (!t.is_cpu()) count_tensor(t, m.to_cpu, m.to_cpu_bytes);
+    });
+    if (args[i].alias_info() && args[i].alias_info()->isWrite()) mutated.push_back(v);
+  }
+  at::native::cpu_fallback(op, stack);
+  for (const auto& v : mutated) for_each_tensor(v, [&](const at::Tensor& t) { count_tensor(t, m.to_dev, m.to_dev_bytes); });
+  const auto& returns = op.schema().returns();
+  const size_t first_return = stack->size() - returns.size();
+  for (size_t i = 0; i < returns.size(); ++i) {
+    if (returns[i].alias_info() && returns[i].alias_info()->isWrite()) continue;  // the mutated argument itself
+    for_each_tensor((*stack)[first_return + i], [&](const at::Tensor& t) { count_tensor(t, m.to_dev, m.to_dev_bytes); });
+  }
+}
+
 void emulated_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
   if (auto* timer = t_timer)
     timer->run(op, stack);
+  else if (auto* moves = t_moves)
+    counted_cpu_fallback(op, stack, *moves);
   else
     at::native::cpu_fallback(op, stack);
 }
@@ -272,6 +320,15 @@ void FallbackTimer::run(const c10::OperatorHandle& op, torch::jit::Stack* stack)
   timeline_->spans.push_back({name.overload_name.empty() ? name.name : name.name + "." + name.overload_name, start,
                               Clock::now(), drain_us});
   ++timeline_->top_level_fallback_calls;
+}
+
+CountMoves::CountMoves() {
+  TORCH_CHECK(t_moves == nullptr, "only one CountMoves per thread");
+  t_moves = &moves_;
+}
+
+CountMoves::~CountMoves() {
+  if (t_moves == &moves_) t_moves = nullptr;
 }
 
 EmulationScope::EmulationScope(const std::vector<std::string>& ops, c10::DispatchKey key) {

@@ -10,6 +10,8 @@
 // the duration of one call, so each case sees its own warning.
 #pragma once
 
+#include "counters.h"
+
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/DispatchKey.h>
 #include <torch/library.h>
@@ -132,6 +134,25 @@ class EmulationScope {
 
  private:
   std::vector<std::unique_ptr<torch::Library>> libs_;
+};
+
+// While alive, counts on this thread the tensors that the fallbacks EmulationScope routes move:
+// at::native::cpu_fallback copies every defined tensor argument (also inside lists) to the
+// CPU, then writes back each argument the schema marks as mutated and copies each output that
+// does not alias one to the device. Empty tensors are not counted (nothing to copy). One per
+// thread; the runner's probe uses it for the floor (docs/measurement-model.md).
+class CountMoves {
+ public:
+  CountMoves();
+  ~CountMoves();
+  CountMoves(const CountMoves&) = delete;
+  CountMoves& operator=(const CountMoves&) = delete;
+
+  const counters::Moves& moves() const { return moves_; }
+  counters::Moves& moves() { return moves_; }
+
+ private:
+  counters::Moves moves_;
 };
 
 // cpu_fallback writes out= and in-place results back with aten::_copy_from_and_resize, which

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "contract/verdict.h"
 #include "counters.h"
+#include "sampling.h"
 #include "targets.h"
 
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -38,7 +39,8 @@ struct RunContext {
   c10::Device device{c10::kCPU};
   FallbackMode fallback = FallbackMode::kAuto;
   bool emulate_all = false;  // --emulate=all: emulate every op, not only those whose verdict is "falls back"
-  counters::CopyModel copy;  // measured at start on a device
+  counters::CopyModel copy;  // measured at start on a device, or --copy-model=FILE
+  sampling::Rule sampling;   // when a case has taken enough samples (--noise_target, ...)
   bool mps_build = false;    // static MPS classification is meaningful
   const verdicts::Book* verdicts = nullptr;  // static MPS verdicts of the linked torch; null: none
 

@@ -6,12 +6,15 @@
 #include "host.h"
 #include "mps_verdict.h"
 #include "op_fixture.h"
+#include "sampling.h"
 #include "stats.h"
 #include "text.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -51,6 +54,7 @@ struct Prepared {
   std::vector<std::string> emulate;  // ops routed through the fallback; empty: the case runs natively
   std::vector<std::string> fallback_ops;
   double bytes_in = 0, bytes_out = 0;
+  std::optional<counters::Moves> moves;  // what one call's fallback moves; absent: nothing falls back
   std::string label;
   std::string error;  // non-empty: every call of this case skips with it
 };
@@ -96,6 +100,21 @@ std::vector<std::string> emulated_ops(const Case& c, const verdicts::Verdict& v)
   return {c.target->op};
 }
 
+// What the ops that fell back in the probe move, counted on one more call that routes them
+// through the same at::native::cpu_fallback (EmulationScope) with CountMoves watching; on MPS
+// that is the path they took anyway. None fell back, or the counting call failed: absent.
+std::optional<counters::Moves> count_moves(const Case& c, const OpCalls& calls, const Stack& args,
+                                           const c10::Device& dev, const std::vector<std::string>& fallback_ops) {
+  if (fallback_ops.empty() || dev.is_cpu()) return std::nullopt;
+  try {
+    CountMoves count;
+    probe(c, calls, args, dev, fallback_ops);
+    return count.moves();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 const verdicts::Book& verdict_book(const Case& c) {
   static const verdicts::Book kNoVerdicts(std::nullopt, torch_version(), "unknown: no verdicts in this run");
   return c.ctx->verdicts ? *c.ctx->verdicts : kNoVerdicts;
@@ -129,7 +148,9 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
         throw std::runtime_error("native device result differs from CPU: " + *r.mismatch);
       p->fallback_ops = native.fallback_ops;
       if (!p->emulate.empty()) {
+        CountMoves count;
         const Probe emulated = probe(c, calls, p->cpu_args, dev, p->emulate);
+        p->moves = count.moves();
         p->fallback_ops = emulated.fallback_ops;
         if (p->fallback_ops.empty())
           throw std::runtime_error("emulation of " + join(p->emulate, ",") +
@@ -147,6 +168,7 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
     } else {
       const Probe actual = probe(c, calls, p->cpu_args, dev);
       p->fallback_ops = actual.fallback_ops;
+      p->moves = count_moves(c, calls, p->cpu_args, dev, p->fallback_ops);
       if (auto r = compare_outputs(cpu.out, actual.out, calls.check, calls.tol_scale); r.mismatch)
         throw std::runtime_error("device result differs from CPU: " + *r.mismatch);
       // On MPS the probe is the truth; the static verdict is shown beside it.
@@ -225,6 +247,24 @@ verdicts::Verdict case_verdict(const Case& c, const OpCalls& calls) {
   return verdict_book(c).judge(c.target->op, dtype_name(c.dtype), &cpu.calls);
 }
 
+namespace {
+
+// Samples per case from its first measurement: its later calls (repetitions, also interleaved
+// with other cases) take as many, because Google Benchmark requires one iteration count for
+// every repetition of a benchmark.
+std::map<const Case*, int64_t> g_sample_counts;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Wakes the intra-op threads before a CPU sample, untimed: they may have gone to sleep while the
+// device sample ran, and the timed call must not pay for waking them.
+void wake_cpu_threads() {
+  const int64_t n = at::get_num_threads();
+  if (n > 1) at::parallel_for(0, n, 1, [](int64_t, int64_t) {});
+}
+
+}  // namespace
+
 void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
   if (!g_prepared || g_prepared->c != &c) {
     g_prepared.reset();  // free the previous case's tensors first
@@ -241,68 +281,86 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
   // A case whose verdict is native runs natively even in emulate mode: its dev sample is the native one.
   const bool emulate = !p.emulate.empty();
 
-  std::vector<double> cpu_us, dev_us, native_us;
-  const auto expected = static_cast<size_t>(std::min<int64_t>(state.max_iterations, 1 << 20));
-  cpu_us.reserve(expected);
-  dev_us.reserve(on_device ? expected : 0);
-  native_us.reserve(emulate ? expected : 0);
-  try {
-    for (auto _ : state) {
-      // CPU and device alternate in one loop, so drift hits both alike.
-      auto t0 = Clock::now();
-      calls.call(c, p.cpu_args);
-      auto t1 = Clock::now();
-      cpu_us.push_back(us_between(t0, t1));
-      if (!on_device) {
-        state.SetIterationTime(cpu_us.back() * 1e-6);
-        continue;
-      }
-      if (emulate) {
-        t0 = Clock::now();
-        calls.call(c, p.dev_args);
-        synchronize(dev);
-        t1 = Clock::now();
-        native_us.push_back(us_between(t0, t1));
-      }
-      {
-        // Registering the override is outside the timed region.
-        std::optional<EmulationScope> scope;
-        if (emulate) scope.emplace(p.emulate, c.ctx->key());
-        t0 = Clock::now();
-        calls.call(c, p.dev_args);
-        synchronize(dev);
-        t1 = Clock::now();
-      }
-      dev_us.push_back(us_between(t0, t1));
-      state.SetIterationTime(dev_us.back() * 1e-6);
+  // One interleaved sample: CPU, then (emulate mode) the native kernel, then the device call,
+  // each device call followed by a synchronize before the clock stops. Alternating the sides
+  // in one loop makes drift (clocks, thermals, other load) hit them alike.
+  auto take_one = [&](sampling::Series& into) {
+    wake_cpu_threads();
+    auto t0 = Clock::now();
+    calls.call(c, p.cpu_args);
+    auto t1 = Clock::now();
+    into.cpu.push_back(us_between(t0, t1));
+    if (!on_device) return;
+    if (emulate) {
+      // The device idled while the CPU sample ran: one untimed native call first, so the timed
+      // one does not pay for waking it (clocks, queues, the driver's host thread).
+      calls.call(c, p.dev_args);
+      synchronize(dev);
+      t0 = Clock::now();
+      calls.call(c, p.dev_args);
+      synchronize(dev);
+      t1 = Clock::now();
+      into.native.push_back(us_between(t0, t1));
     }
+    {
+      // Registering the override is outside the timed region.
+      std::optional<EmulationScope> scope;
+      if (emulate) scope.emplace(p.emulate, c.ctx->key());
+      t0 = Clock::now();
+      calls.call(c, p.dev_args);
+      synchronize(dev);
+      t1 = Clock::now();
+    }
+    into.dev.push_back(us_between(t0, t1));
+  };
+
+  sampling::Rule rule = c.ctx->sampling;
+  if (const auto it = g_sample_counts.find(&c); it != g_sample_counts.end()) rule.fixed = it->second;
+  sampling::Series s;
+  const auto& timed = on_device ? s.dev : s.cpu;
+  try {
+    // Untimed warm-up: first touch of output buffers, thread pools, device queues and clocks.
+    sampling::Series warm;
+    const auto warm_start = Clock::now();
+    do take_one(warm);
+    while (seconds_since(warm_start) < rule.warmup_s);
+    const auto start = Clock::now();
+    sampling::run(rule, state.max_iterations, s, timed, [&] { take_one(s); }, [&] { return seconds_since(start); });
   } catch (const std::exception& e) {
     g_prepared->error = one_line(torch_message(e), 400);
     state.SetLabel(p.label);
     state.SkipWithError(g_prepared->error.c_str());
     return;
   }
-  if (cpu_us.empty()) return;
+  const int64_t n = s.size();
+  g_sample_counts[&c] = n;
+
+  // Google Benchmark's view: as many iterations as samples, and per iteration the median of
+  // the timed side (dev on a device, cpu on --device=cpu), so its real_time is dev_us (cpu_us)
+  // and compare.py compares the same medians. The samples are taken before its timer starts,
+  // so its cpu_time column does not describe them. n >= max_iterations (sampling::run), as
+  // KeepRunningBatch needs.
+  const double reported_us = median(timed);
+  while (state.KeepRunningBatch(n)) state.SetIterationTime(reported_us * 1e-6 * static_cast<double>(n));
 
   counters::CaseTimes t;
-  t.cpu_us = median(cpu_us);
-  if (!dev_us.empty()) {
-    t.dev_us = median(dev_us);
-    std::vector<double> paired(dev_us.size());
-    for (size_t i = 0; i < dev_us.size(); ++i) paired[i] = dev_us[i] - cpu_us[i];
+  t.samples = n;
+  t.cpu_us = median(s.cpu);
+  t.cpu_noise = counters::noise(s.cpu);
+  if (!s.dev.empty()) {
+    t.dev_us = median(s.dev);
+    t.dev_noise = counters::noise(s.dev);
+    std::vector<double> paired(s.dev.size());
+    for (size_t i = 0; i < s.dev.size(); ++i) paired[i] = s.dev[i] - s.cpu[i];
     t.paired_overhead_us = median(std::move(paired));
   }
-  if (!native_us.empty()) t.native_us = median(native_us);
-  const auto d = counters::derive(t, p.bytes_in, p.bytes_out, on_device ? &c.ctx->copy : nullptr);
-  counters::set(state, counters::kCpuUs, t.cpu_us);
-  counters::set(state, counters::kDevUs, t.dev_us);
-  counters::set(state, counters::kNativeUs, t.native_us);
-  counters::set(state, counters::kPenalty, d.penalty);
-  counters::set(state, counters::kOverheadUs, d.overhead_us);
-  counters::set(state, counters::kFloorUs, d.floor_us);
-  counters::set(state, counters::kCopyEfficiency, d.copy_efficiency);
-  counters::set(state, counters::kFallback, p.fallback_ops.empty() ? 0.0 : 1.0);
-  counters::set(state, counters::kBytes, p.bytes_in + p.bytes_out);
+  if (!s.native.empty()) {
+    t.native_us = median(s.native);
+    t.native_noise = counters::noise(s.native);
+  }
+  const counters::Moves* moves = on_device && p.moves ? &*p.moves : nullptr;
+  const auto d = counters::derive(t, moves, on_device ? &c.ctx->copy : nullptr);
+  counters::set_case(state, t, d, moves, !p.fallback_ops.empty(), p.bytes_in + p.bytes_out);
   state.SetLabel(p.label);
 }
 

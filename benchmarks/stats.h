@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -17,6 +19,32 @@ inline double median(std::vector<double> v) {
   if (v.size() % 2) return hi;
   const double lo = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid));
   return (lo + hi) / 2;
+}
+
+// A distribution-free confidence interval of the median: the order statistics x(r) and x(s)
+// (1-based ranks) with P(x(r) <= median <= x(s)) of about 95%, whatever the distribution.
+// The number of samples below the true median is Binomial(n, 1/2); its normal approximation
+// gives r = floor((n - z*sqrt(n)) / 2), s = ceil(1 + (n + z*sqrt(n)) / 2) (Conover, Practical
+// Nonparametric Statistics, 3rd ed., §3.2), clamped to [1, n]. For n = 100 that is x(40) and
+// x(61), the exact binomial interval; for n <= 10 it is the whole range.
+struct MedianCi {
+  double lo = 0, median = 0, hi = 0;
+  int64_t lo_rank = 0, hi_rank = 0;  // 1-based
+};
+
+inline MedianCi median_ci(std::vector<double> v, double z = 1.96) {
+  if (v.empty()) throw std::invalid_argument("median_ci of no samples");
+  std::sort(v.begin(), v.end());
+  const auto n = static_cast<int64_t>(v.size());
+  const double half = z * std::sqrt(static_cast<double>(n));
+  MedianCi ci;
+  ci.lo_rank = std::clamp<int64_t>(static_cast<int64_t>(std::floor((n - half) / 2)), 1, n);
+  ci.hi_rank = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(1 + (n + half) / 2)), 1, n);
+  ci.lo = v[static_cast<size_t>(ci.lo_rank - 1)];
+  ci.hi = v[static_cast<size_t>(ci.hi_rank - 1)];
+  const size_t mid = v.size() / 2;
+  ci.median = v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return ci;
 }
 
 }  // namespace mpsfb

@@ -8,6 +8,7 @@
 #include "dtypes.h"
 #include "fallback.h"
 #include "host.h"
+#include "gbench_glue.h"
 #include "mps_verdict.h"
 #include "naming.h"
 #include "ops_libraries.h"
@@ -272,11 +273,16 @@ int run_main(int argc, char** argv) {
     // Our --help first: Google Benchmark's Initialize prints its own and exits.
     for (int i = 1; i < argc; ++i)
       if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") std::cout << cli_usage() << "\n";
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    BenchmarkArgv gb(argc, argv, /*op_suite=*/!mentions_flag(args, "--workload"));
+    argc = gb.argc();
+    argv = gb.argv();
     benchmark::Initialize(&argc, argv);
     const CliOptions o = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
     if (o.help) return 0;
     if (const auto twice = duplicate_registrations(); !twice.empty())
       throw std::logic_error("ops registered twice with MPSFB_REGISTER_OP (one trait per op): " + join(twice, ", "));
+    const std::string host_allocator = set_host_allocator(o.host_allocator);  // before the run's tensors
     check_benchmark_flags(original_argv);
     reexec_with_mps_fallback_if_needed(o, original_argv);
 
@@ -285,6 +291,8 @@ int run_main(int argc, char** argv) {
     ctx.fallback = o.fallback == "emulate" ? FallbackMode::kEmulate : FallbackMode::kAuto;
     ctx.mps_build = has_mps_backend();
     ctx.emulate_all = o.emulate == "all";
+    ctx.sampling = sampling_rule(o, gb.min_time());
+    if (!o.copy_model.empty()) ctx.copy = load_copy_model(o.copy_model);  // a bad file stops here
     if (ctx.fallback == FallbackMode::kEmulate && ctx.device.is_cpu() && !o.list_verdicts)
       throw std::invalid_argument("--fallback=emulate needs a device (cuda or mps); the selected device is cpu");
     if (ctx.emulate_all && ctx.fallback != FallbackMode::kEmulate)
@@ -316,15 +324,16 @@ int run_main(int argc, char** argv) {
     }
 
     if (!ctx.device.is_cpu()) {
-      ctx.copy = measure_copy_model(ctx.device);
+      if (o.copy_model.empty()) ctx.copy = measure_copy_model(ctx.device);
       if (ctx.emulating()) ensure_copy_from_and_resize(ctx.key());
     }
     add_context(ctx, targets, native_functions);
+    add_measurement_context(ctx, host_allocator);
     std::deque<Case> cases;
     const size_t n = register_cases(targets, ctx, cases);
     std::cerr << "mps_benchmarks: " << n << " cases from " << targets.ops.size() << " ops in " << targets.path
               << "\n";
-    benchmark::RunSpecifiedBenchmarks();
+    run_benchmarks(args);
     release_case_inputs();
     benchmark::Shutdown();
     return 0;

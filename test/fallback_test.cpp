@@ -174,5 +174,30 @@ TEST_F(Emulation, OutVariantsWriteBackThroughCopyFromAndResize) {
   EXPECT_EQ(obs.fallback_ops(), std::vector<std::string>{"aten::upsample_bicubic2d.out"});
 }
 
+// What the floor counts: every tensor argument to the CPU; outputs that alias no argument and
+// mutated arguments back (an out= output is the mutated argument, counted once, after resize).
+TEST_F(Emulation, CountMovesCountsWhatCpuFallbackCopies) {
+  const auto x = at::randn({8, 1024}).cuda();
+  {
+    EmulationScope scope({"aten::roll"}, c10::DispatchKey::CUDA);
+    CountMoves count;
+    at::roll(x, {3}, {-1});
+    at::roll(x, {3}, {-1});  // per call of the case: two calls, twice the moves
+    EXPECT_EQ(count.moves().to_cpu, 2);
+    EXPECT_EQ(count.moves().to_dev, 2);
+    EXPECT_DOUBLE_EQ(count.moves().to_cpu_bytes, 2.0 * 8 * 1024 * 4);
+    EXPECT_DOUBLE_EQ(count.moves().to_dev_bytes, 2.0 * 8 * 1024 * 4);
+  }
+  const auto img = at::randn({1, 3, 16, 16}).cuda();
+  auto out = at::empty({0}, img.options());
+  EmulationScope scope({"aten::upsample_bicubic2d.out"}, c10::DispatchKey::CUDA);
+  CountMoves count;
+  at::upsample_bicubic2d_out(out, img, {32, 32}, false);
+  EXPECT_EQ(count.moves().to_cpu, 1);  // the input; the empty out has nothing to copy
+  EXPECT_DOUBLE_EQ(count.moves().to_cpu_bytes, 3.0 * 16 * 16 * 4);
+  EXPECT_EQ(count.moves().to_dev, 1);  // the out argument, resized, written back
+  EXPECT_DOUBLE_EQ(count.moves().to_dev_bytes, 3.0 * 32 * 32 * 4);
+}
+
 }  // namespace
 }  // namespace mpsfb

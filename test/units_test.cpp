@@ -44,10 +44,27 @@ TEST(Stats, Median) {
   EXPECT_THROW(median({}), std::invalid_argument);
 }
 
+counters::CopyModel copy_model(double h2d_bytes_per_us, double d2h_bytes_per_us, double sync_us) {
+  counters::CopyModel m;
+  m.h2d_bytes_per_us = h2d_bytes_per_us;
+  m.d2h_bytes_per_us = d2h_bytes_per_us;
+  m.sync_us = sync_us;
+  return m;
+}
+
+counters::CaseTimes times(double cpu_us, std::optional<double> dev_us, std::optional<double> paired = std::nullopt) {
+  counters::CaseTimes t;
+  t.cpu_us = cpu_us;
+  t.dev_us = dev_us;
+  t.paired_overhead_us = paired;
+  return t;
+}
+
 TEST(Counters, DerivedFromMedians) {
-  counters::CopyModel copy{/*h2d_bytes_per_us=*/1000, /*d2h_bytes_per_us=*/500, /*sync_us=*/10};
-  counters::CaseTimes t{/*cpu_us=*/100, /*dev_us=*/400, std::nullopt, std::nullopt};
-  const auto d = counters::derive(t, /*bytes_in=*/50000, /*bytes_out=*/20000, &copy);
+  const auto copy = copy_model(/*h2d_bytes_per_us=*/1000, /*d2h_bytes_per_us=*/500, /*sync_us=*/10);
+  // One input of 50000 B to the CPU, one output of 20000 B back; no per-copy latency here.
+  const counters::Moves moves{1, 1, 50000, 20000};
+  const auto d = counters::derive(times(100, 400), &moves, &copy);
   EXPECT_DOUBLE_EQ(*d.penalty, 4.0);
   EXPECT_DOUBLE_EQ(*d.overhead_us, 300.0);
   // 50000 B / 500 B/us (D2H of the inputs) + 20000 B / 1000 B/us (H2D of the outputs) + 10 us sync.
@@ -58,8 +75,9 @@ TEST(Counters, DerivedFromMedians) {
 TEST(Counters, OverheadIsThePairedMedianWhenThereIsOne) {
   // Interleaved samples: cpu 100, 300, 110; dev 150, 340, 170 -> paired differences 50, 40,
   // 60 (median 50), while the medians' difference is 170 - 110 = 60.
-  counters::CopyModel copy{1000, 1000, 0};
-  const auto d = counters::derive({110, 170.0, std::nullopt, 50.0}, 10000, 10000, &copy);
+  const auto copy = copy_model(1000, 1000, 0);
+  const counters::Moves moves{1, 1, 10000, 10000};
+  const auto d = counters::derive(times(110, 170.0, 50.0), &moves, &copy);
   EXPECT_DOUBLE_EQ(*d.overhead_us, 50);
   EXPECT_DOUBLE_EQ(*d.penalty, 170.0 / 110.0);
   EXPECT_DOUBLE_EQ(*d.copy_efficiency, 20.0 / 50.0);
@@ -67,11 +85,12 @@ TEST(Counters, OverheadIsThePairedMedianWhenThereIsOne) {
 
 TEST(Counters, UndefinedCountersAreLeftOut) {
   // No device: only cpu_us exists.
-  const auto none = counters::derive({100, std::nullopt, std::nullopt, std::nullopt}, 1, 1, nullptr);
+  const auto none = counters::derive(times(100, std::nullopt), nullptr, nullptr);
   EXPECT_FALSE(none.penalty || none.overhead_us || none.floor_us || none.copy_efficiency);
   // Device faster than CPU: the overhead is negative, so no copy efficiency.
-  counters::CopyModel copy{1000, 1000, 5};
-  const auto faster = counters::derive({100, 20.0, std::nullopt, std::nullopt}, 1000, 1000, &copy);
+  const auto copy = copy_model(1000, 1000, 5);
+  const counters::Moves moves{1, 1, 1000, 1000};
+  const auto faster = counters::derive(times(100, 20.0), &moves, &copy);
   EXPECT_DOUBLE_EQ(*faster.penalty, 0.2);
   EXPECT_DOUBLE_EQ(*faster.overhead_us, -80);
   EXPECT_TRUE(faster.floor_us);

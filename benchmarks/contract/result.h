@@ -10,17 +10,56 @@
 
 namespace mpsfb {
 
-// Counters every case reports, with their meaning (benchmarks/counters.h computes them).
+// Counters every case reports, with their meaning (benchmarks/counters.h computes them;
+// docs/measurement-model.md has the model). Times are medians of per-sample times in µs.
 namespace counters {
 inline constexpr const char* kCpuUs = "cpu_us";          // op on CPU tensors
 inline constexpr const char* kDevUs = "dev_us";          // op on device tensors, through the fallback if it falls back
 inline constexpr const char* kNativeUs = "native_us";    // the device's native kernel (emulated cases only)
 inline constexpr const char* kPenalty = "penalty";       // dev_us / cpu_us
 inline constexpr const char* kOverheadUs = "overhead_us";  // dev - cpu: median of the paired per-iteration differences
-inline constexpr const char* kFloorUs = "floor_us";      // bytes_in/d2h_bw + bytes_out/h2d_bw + empty sync time
+// Σ over the tensors the fallback moves (latency + bytes / bandwidth, each way) + one empty sync
+inline constexpr const char* kFloorUs = "floor_us";
 inline constexpr const char* kCopyEfficiency = "copy_efficiency";  // floor_us / overhead_us (1 = copies explain it all)
 inline constexpr const char* kFallback = "fallback";     // 1 if any op in the call ran through the CPU fallback
 inline constexpr const char* kBytes = "bytes";           // bytes of tensor inputs + outputs of one call
+// Noise: the relative half-width of a distribution-free 95% confidence interval of the median
+// (order statistics), (x(s) - x(r)) / (2 × median): how far the median could move in a rerun.
+inline constexpr const char* kCpuNoise = "cpu_noise";
+inline constexpr const char* kDevNoise = "dev_noise";
+inline constexpr const char* kNativeNoise = "native_noise";
+inline constexpr const char* kSamples = "samples";  // interleaved samples taken (each: one call per side)
+// Tensors one call's fallback moved to the CPU (its inputs) and back to the device (outputs and
+// mutated arguments), and their bytes, both ways: counted in the probe, the floor's terms.
+inline constexpr const char* kMovedToCpu = "moved_to_cpu";
+inline constexpr const char* kMovedToDev = "moved_to_dev";
+inline constexpr const char* kMovedBytes = "moved_bytes";
+
+// Every op case row carries every counter above, so that Google Benchmark's CSV has one set of
+// columns for all rows (1.7.1 aborts otherwise). A counter that is undefined for a case (no
+// device, no native timing, no fallback to floor, overhead <= 0) is written as 0, never NaN;
+// which counter says so is its basis: a counter is undefined when its basis is 0 (most counters
+// are their own basis; overhead_us and the noise of a side follow their side's time). nullptr:
+// always defined.
+inline const char* undefined_when_zero(const std::string& key) {
+  static const std::map<std::string, const char*> kBasis = {
+      {kDevUs, kDevUs},         {kPenalty, kDevUs},       {kOverheadUs, kDevUs},   {kDevNoise, kDevUs},
+      {kNativeUs, kNativeUs},   {kNativeNoise, kNativeUs}, {kCpuNoise, kCpuUs},    {kFloorUs, kFloorUs},
+      {kMovedToCpu, kFloorUs},  {kMovedToDev, kFloorUs},  {kMovedBytes, kFloorUs}, {kCopyEfficiency, kCopyEfficiency}};
+  const auto it = kBasis.find(key);
+  return it == kBasis.end() ? nullptr : it->second;
+}
+// The op counters every case row writes, in the order the harness sets them.
+inline const std::vector<std::string>& case_counters() {
+  static const std::vector<std::string> kAll = {kCpuUs,      kDevUs,    kNativeUs,  kPenalty,     kOverheadUs,
+                                                kFloorUs,    kCopyEfficiency, kFallback, kBytes, kCpuNoise,
+                                                kDevNoise,   kNativeNoise, kSamples, kMovedToCpu, kMovedToDev,
+                                                kMovedBytes};
+  return kAll;
+}
+// A case is flagged noisy in the report when a side's noise exceeds this (the runs' default
+// target is 0.02: a case above 0.05 stopped at its time or sample limit far from it).
+inline constexpr double kNoisyAbove = 0.05;
 
 // Workload counters (mps_benchmarks --workload=...).
 inline constexpr const char* kFallbackPct = "fallback_pct";            // % of op time spent in ops that fell back
@@ -86,6 +125,18 @@ inline constexpr const char* kVerdictTorch = "verdict_torch";        // torch ve
 inline constexpr const char* kH2dGBps = "h2d_GBps";
 inline constexpr const char* kD2hGBps = "d2h_GBps";
 inline constexpr const char* kSyncUs = "sync_us";
+// The copy model floor_us comes from: "measured" at start, or a file's (--copy-model=FILE) name,
+// with where its figures come from; its per-copy latencies beside the bandwidths above.
+inline constexpr const char* kCopyModel = "copy_model";
+inline constexpr const char* kCopyModelSource = "copy_model_source";
+inline constexpr const char* kH2dLatencyUs = "h2d_latency_us";
+inline constexpr const char* kD2hLatencyUs = "d2h_latency_us";
+// The stopping rule of the run (--noise_target, --min_samples, --max_samples, --max_time_s).
+inline constexpr const char* kNoiseTarget = "noise_target";
+inline constexpr const char* kMinSamples = "min_samples";
+inline constexpr const char* kMaxSamples = "max_samples";
+inline constexpr const char* kMaxTimeS = "max_time_s";
+inline constexpr const char* kHostAllocator = "host_allocator";  // how host memory was set up for the run
 inline constexpr const char* kWorkload = "workload";
 }  // namespace context
 

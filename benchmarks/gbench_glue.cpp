@@ -1,0 +1,131 @@
+#include "gbench_glue.h"
+
+#include "contract/result.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+namespace mpsfb {
+namespace {
+
+// The last `--name=value` of the command line, else the environment variable Google Benchmark
+// reads for it (BENCHMARK_NAME upper-cased), else empty.
+std::string flag_value(const std::vector<std::string>& args, const std::string& name) {
+  const std::string prefix = "--" + name + "=";
+  std::optional<std::string> value;
+  for (const auto& a : args)
+    if (a.rfind(prefix, 0) == 0) value = a.substr(prefix.size());
+  if (value) return *value;
+  std::string env;
+  for (char ch : name) env += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  const char* e = std::getenv(env.c_str());
+  return e ? e : "";
+}
+
+bool is_op_case(const std::string& name) { return name.rfind("op:", 0) == 0; }
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+// Google Benchmark's CSV reporter, given every op counter on every op row (0 where a row had
+// none: skipped and errored rows, whose counter cells it leaves out anyway).
+class WholeCsvReporter : public benchmark::CSVReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& reports) override {
+    std::vector<Run> rows = reports;
+    for (auto& r : rows)
+      if (is_op_case(r.benchmark_name()))
+        for (const auto& key : counters::case_counters()) r.counters.emplace(key, benchmark::Counter(0.0));
+    CSVReporter::ReportRuns(rows);
+  }
+};
+#pragma GCC diagnostic pop
+
+}  // namespace
+
+MinTimeFlag explicit_min_time(const std::vector<std::string>& args) {
+  MinTimeFlag f;
+  std::string v = flag_value(args, "benchmark_min_time");
+  if (v.empty()) return f;
+  char* end = nullptr;
+  if (v.back() == 'x') {
+    const long long n = std::strtoll(v.c_str(), &end, 10);
+    if (end == v.c_str() + v.size() - 1 && n > 0) f.iterations = n;
+    return f;
+  }
+  if (v.back() == 's') v.pop_back();
+  const double s = std::strtod(v.c_str(), &end);
+  if (end == v.c_str() + v.size() && s > 0) f.seconds = s;
+  return f;  // anything else is Google Benchmark's to reject
+}
+
+BenchmarkArgv::BenchmarkArgv(int argc, char** argv, bool op_suite) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  min_time_ = explicit_min_time(args);
+  storage_.assign(argv, argv + argc);
+  const bool given = !flag_value(args, "benchmark_min_time").empty();
+  if (op_suite && !given) {
+#if defined(MPSFB_GBENCH_MIN_TIME_SUFFIX)
+    storage_.push_back("--benchmark_min_time=0.000001s");  // 1.8+: seconds carry a suffix
+#else
+    storage_.push_back("--benchmark_min_time=0.000001");
+#endif
+  }
+  for (auto& s : storage_) ptrs_.push_back(s.data());
+  argc_ = static_cast<int>(ptrs_.size());
+  ptrs_.push_back(nullptr);
+}
+
+bool mentions_flag(const std::vector<std::string>& args, const std::string& flag) {
+  for (const auto& a : args)
+    if (a == flag || a.rfind(flag + "=", 0) == 0) return true;
+  return false;
+}
+
+sampling::Rule sampling_rule(const CliOptions& o, const MinTimeFlag& min_time) {
+  sampling::Rule r;
+  r.noise_target = o.noise_target;
+  r.min_samples = o.min_samples;
+  r.max_samples = o.max_samples;
+  r.max_time_s = o.max_time_s;
+  if (min_time.seconds) r.min_timed_s = *min_time.seconds;
+  if (min_time.iterations) r.fixed = *min_time.iterations;
+  return r;
+}
+
+void add_measurement_context(const RunContext& ctx, const std::string& host_allocator) {
+  auto num = [](double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+  };
+  if (!ctx.device.is_cpu()) {
+    benchmark::AddCustomContext(context::kCopyModel, ctx.copy.name);
+    benchmark::AddCustomContext(context::kCopyModelSource, ctx.copy.source);
+    benchmark::AddCustomContext(context::kH2dLatencyUs, num(ctx.copy.h2d_latency_us));
+    benchmark::AddCustomContext(context::kD2hLatencyUs, num(ctx.copy.d2h_latency_us));
+  }
+  const auto& r = ctx.sampling;
+  benchmark::AddCustomContext(context::kNoiseTarget, num(r.noise_target));
+  benchmark::AddCustomContext(context::kMinSamples, std::to_string(r.min_samples));
+  benchmark::AddCustomContext(context::kMaxSamples, std::to_string(r.max_samples));
+  benchmark::AddCustomContext(context::kMaxTimeS, num(r.max_time_s));
+  benchmark::AddCustomContext(context::kHostAllocator, host_allocator);
+}
+
+size_t run_benchmarks(const std::vector<std::string>& args) {
+  std::unique_ptr<benchmark::BenchmarkReporter> csv_display, csv_file;
+  if (flag_value(args, "benchmark_format") == "csv") csv_display = std::make_unique<WholeCsvReporter>();
+  if (flag_value(args, "benchmark_out_format") == "csv" && !flag_value(args, "benchmark_out").empty())
+    csv_file = std::make_unique<WholeCsvReporter>();
+  if (!csv_display && !csv_file) return benchmark::RunSpecifiedBenchmarks();
+  // The default display reporter belongs to Google Benchmark (a static): not ours to delete.
+  benchmark::BenchmarkReporter* display = csv_display ? csv_display.get() : benchmark::CreateDefaultDisplayReporter();
+  return benchmark::RunSpecifiedBenchmarks(display, csv_file.get());
+}
+
+}  // namespace mpsfb

@@ -1,0 +1,61 @@
+// Google Benchmark around the op suite: the argv it parses (the minimum time that adaptive
+// stopping needs), the reporters it writes with (a CSV that keeps every counter column), and
+// the run's measurement settings. docs/measurement-model.md, "Google Benchmark's view".
+#pragma once
+
+#include "cli.h"
+#include "op_fixture.h"
+#include "sampling.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mpsfb {
+
+// --benchmark_min_time as given on the command line (the last one) or in BENCHMARK_MIN_TIME:
+// "0.5", "0.5s" (seconds) or, Google Benchmark 1.8+, "100x" (iterations).
+struct MinTimeFlag {
+  std::optional<double> seconds;
+  std::optional<int64_t> iterations;
+};
+MinTimeFlag explicit_min_time(const std::vector<std::string>& args);
+
+// argv for benchmark::Initialize. Every case stops by its own rule (sampling.h) and reports
+// the samples it took as its iterations; Google Benchmark would call it again while the
+// reported time is under its minimum time (0.5 s by default), so for the op suite a minimum of
+// 1 µs is passed unless the user gave one, and then theirs holds (sampling::Rule::min_timed_s).
+class BenchmarkArgv {
+ public:
+  BenchmarkArgv(int argc, char** argv, bool op_suite);
+  int& argc() { return argc_; }
+  char** argv() { return ptrs_.data(); }
+  const MinTimeFlag& min_time() const { return min_time_; }
+
+ private:
+  std::vector<std::string> storage_;
+  std::vector<char*> ptrs_;
+  int argc_ = 0;
+  MinTimeFlag min_time_;
+};
+
+// True when `flag` (--name) is on the command line, with or without a value.
+bool mentions_flag(const std::vector<std::string>& args, const std::string& flag);
+
+// The stopping rule from mps_benchmarks' flags and an explicit --benchmark_min_time.
+sampling::Rule sampling_rule(const CliOptions& o, const MinTimeFlag& min_time);
+
+// The JSON context of the measurement: the copy model (which, its latencies), the stopping
+// rule, the host allocator. Beside suite.cpp's add_context.
+void add_measurement_context(const RunContext& ctx, const std::string& host_allocator);
+
+// benchmark::RunSpecifiedBenchmarks with CSV reporters (for --benchmark_format=csv and
+// --benchmark_out_format=csv) that give rows without counters, the skipped and errored cases,
+// every op counter, so that the header Google Benchmark takes from the first case has every
+// column (1.7.1 aborts with "All counters must be present in each run" otherwise; 1.9.5 drops
+// the columns). `args`: the command line, for the formats.
+size_t run_benchmarks(const std::vector<std::string>& args);
+
+}  // namespace mpsfb
