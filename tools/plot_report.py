@@ -2,8 +2,10 @@
 """Draws the report's plots from mpsfb_report's all-cases CSV (report/cases.csv).
 
   penalty_by_op.png      penalty (dev_us / cpu_us) of each op's cases, log scale, 1x marked
-  overhead_vs_bytes.png  overhead_us against bytes moved, with the copy floor of the run's
-                         copy model: floor_us = bytes / d2h + sync (context d2h_GBps, sync_us)
+  overhead_vs_bytes.png  overhead_us against bytes, with the copy floor: each case's floor_us (its
+                         moved tensors: latency + bytes / bandwidth each, + one sync) and the
+                         curve of the run's copy model for one tensor each way (context
+                         copy_model, h2d/d2h_GBps, h2d/d2h_latency_us, sync_us)
 
 Run through the `report` CMake target (docs/reports.md); it needs matplotlib.
 """
@@ -37,6 +39,7 @@ def read_cases(path):
             try:
                 for key in ("penalty", "overhead_us", "bytes", "fallback"):
                     row[key] = number(row[key])
+                row["floor_us"] = number(row.get("floor_us"))  # absent in CSVs from before the floor
             except ValueError as e:
                 raise SystemExit(f"{path}:{line}: {e}")
             if row["status"] == "ok":
@@ -45,17 +48,24 @@ def read_cases(path):
 
 
 def read_copy_model(path):
-    """(d2h bytes per us, sync us) from the run's context, or None on a CPU-only run."""
+    """The run's copy model from its context, or None on a CPU-only run: bandwidths in bytes per
+    µs, per-copy latencies (0 in runs from before they were measured), sync and name."""
     if path is None:
         return None
     with open(path, encoding="utf-8") as f:
         context = json.load(f).get("context", {})  # Python's json reads Google Benchmark's bare NaN
     try:
-        d2h_bytes_per_us = float(context["d2h_GBps"]) * 1e3
-        sync_us = float(context.get("sync_us", 0))
+        model = {
+            "d2h": float(context["d2h_GBps"]) * 1e3,
+            "h2d": float(context.get("h2d_GBps", context["d2h_GBps"])) * 1e3,
+            "d2h_latency": float(context.get("d2h_latency_us", 0)),
+            "h2d_latency": float(context.get("h2d_latency_us", 0)),
+            "sync": float(context.get("sync_us", 0)),
+            "name": context.get("copy_model", "measured"),
+        }
     except (KeyError, ValueError):
         return None
-    return (d2h_bytes_per_us, sync_us) if d2h_bytes_per_us > 0 else None
+    return model if model["d2h"] > 0 and model["h2d"] > 0 else None
 
 
 def finite(x):
@@ -128,13 +138,20 @@ def overhead_vs_bytes(plt, rows, copy_model):
     for name, group in groups.items():
         if group:
             ax.scatter([r["bytes"] for r in group], [r["overhead_us"] for r in group], s=18, label=name, zorder=3)
+    floors = [r for r in points if finite(r.get("floor_us")) and r["floor_us"] > 0]
+    if floors:
+        ax.scatter([r["bytes"] for r in floors], [r["floor_us"] for r in floors], s=22, marker="_", color="black",
+                   zorder=4, label="floor_us of each case (its moved tensors)")
     if copy_model:
-        d2h, sync = copy_model
+        m = copy_model
         lo = min(r["bytes"] for r in shown)
         hi = max(r["bytes"] for r in shown)
         xs = [lo * (hi / lo) ** (i / 49) for i in range(50)] if hi > lo else [lo, lo * 10]
-        ax.plot(xs, [x / d2h + sync for x in xs], color="black", linewidth=1,
-                label=f"copy floor: bytes / {d2h / 1e3:g} GB/s + {sync:g} µs")
+        # One tensor in and one out, the bytes split either way: the fastest link bounds it below.
+        fixed = m["d2h_latency"] + m["h2d_latency"] + m["sync"]
+        bw = max(m["d2h"], m["h2d"])
+        ax.plot(xs, [fixed + x / bw for x in xs], color="black", linewidth=1,
+                label=f"floor, one tensor each way ({m['name']}): {fixed:.3g} µs + bytes / {bw / 1e3:g} GB/s")
     hidden = len(points) - len(shown)
     if hidden:
         ax.plot([], [], " ", label=f"{hidden} case(s) with overhead ≤ 0 not shown")

@@ -94,6 +94,18 @@ Chosen choose(const std::vector<const Row*>& rows) {
   return c;
 }
 
+// A case row writes an undefined counter as 0 (contract/result.h, undefined_when_zero); here
+// it is absent, as in runs from before every row carried every counter.
+void drop_undefined(std::map<std::string, double>& counters) {
+  std::vector<std::string> undefined;
+  for (const auto& [key, value] : counters) {
+    const char* basis = counters::undefined_when_zero(key);
+    const auto b = basis ? counters.find(basis) : counters.end();
+    if (b != counters.end() && b->second == 0) undefined.push_back(key);
+  }
+  for (const auto& key : undefined) counters.erase(key);
+}
+
 }  // namespace
 
 std::optional<double> Case::counter(const std::string& key) const { return lookup(counters, key); }
@@ -169,6 +181,7 @@ Model build_model(const std::vector<Run>& runs) {
         c.status = chosen.status;
         c.error = chosen.error;
         c.counters = chosen.counters;
+        drop_undefined(c.counters);
         c.label = label::parse(chosen.label);
         c.file = run.path;
         if (const auto it = case_index.find(name); it != case_index.end()) {

@@ -80,16 +80,31 @@ FallbackStatus fallback_status(const Model& m, const std::string& op) {
   return s;
 }
 
+std::optional<double> case_noise(const Case& c) {
+  std::optional<double> worst;
+  for (const char* key : {counters::kCpuNoise, counters::kDevNoise, counters::kNativeNoise})
+    if (const auto n = c.counter(key); n && !std::isnan(*n)) worst = worst ? std::max(*worst, *n) : *n;
+  return worst;
+}
+
+bool noisy(const Case& c) {
+  const auto n = case_noise(c);
+  return c.status == Status::kOk && n && *n > counters::kNoisyAbove;
+}
+
 Table case_table(const std::vector<const Case*>& cases, bool with_op) {
   using namespace counters;
-  static const char* const kTimes[] = {kCpuUs, kDevUs, kNativeUs, kPenalty, kOverheadUs, kFloorUs, kCopyEfficiency,
-                                       kFallback};
+  static const char* const kTimes[] = {kCpuUs,    kDevUs,       kNativeUs,  kPenalty,   kOverheadUs, kFloorUs,
+                                       kCopyEfficiency, kFallback, kCpuNoise, kDevNoise, kNativeNoise};
+  static const char* const kCounts[] = {kSamples, kMovedToCpu, kMovedToDev, kMovedBytes};
   static const char* const kLabels[] = {label::kFallbackOps, label::kMpsVerdict, label::kMpsVia,
                                         label::kVerdictSource};
   std::vector<Column> cols;
   if (with_op) cols.push_back({segment::kOp});
   for (const char* h : {segment::kShape, segment::kDtype, segment::kDevice}) cols.push_back({h});
   for (const char* h : kTimes) cols.push_back({h});
+  cols.push_back({"noisy"});
+  for (const char* h : kCounts) cols.push_back({h});
   for (const char* h : kLabels) cols.push_back({h});
   for (const char* h : {kBytes, "status", "error"}) cols.push_back({h});
   Table t(cols);
@@ -98,6 +113,8 @@ Table case_table(const std::vector<const Case*>& cases, bool with_op) {
     if (with_op) row.push_back(c->op);
     row.insert(row.end(), {c->shape, c->dtype, c->device});
     for (const char* k : kTimes) row.push_back(cell(c->counter(k)));
+    row.push_back(noisy(*c) ? "yes" : "");
+    for (const char* k : kCounts) row.push_back(cell(c->counter(k)));
     for (const char* k : kLabels) row.push_back(c->label_field(k));
     row.push_back(cell(c->counter(kBytes)));
     row.push_back(to_string(c->status));
@@ -119,6 +136,7 @@ namespace {
 struct Cost {
   std::optional<double> penalty_min, penalty_max, median_overhead;
   size_t cases = 0;
+  size_t noisy = 0, with_noise = 0;  // cases flagged noisy; cases that report their noise at all
 };
 
 Cost cost_of(const std::vector<const Case*>& cases) {
@@ -126,6 +144,8 @@ Cost cost_of(const std::vector<const Case*>& cases) {
   std::vector<double> overheads;
   for (const Case* c : cases) {
     ++k.cases;
+    if (case_noise(*c)) ++k.with_noise;
+    if (noisy(*c)) ++k.noisy;
     if (const auto p = c->counter(counters::kPenalty); p && !std::isnan(*p)) {
       k.penalty_min = k.penalty_min ? std::min(*k.penalty_min, *p) : *p;
       k.penalty_max = k.penalty_max ? std::max(*k.penalty_max, *p) : *p;
@@ -194,6 +214,13 @@ std::string cases_cell(const OpLine& l) {
 
 std::string votes_cell(const std::optional<long long>& v) { return v ? std::to_string(*v) : "—"; }
 
+// How many of the cases behind a line are noisy; "—" when none reports its noise.
+std::string noisy_cell(const Cost& k) { return k.with_noise == 0 ? "—" : std::to_string(k.noisy); }
+
+std::string percent(const std::optional<double>& fraction) {
+  return fraction ? format_short(*fraction * 100) + "%" : "—";
+}
+
 std::string code(const std::string& s) { return "`" + s + "`"; }
 
 // Ops without any verdict: their cases come from JSON written before verdicts.
@@ -220,8 +247,10 @@ void context_section(std::ostringstream& out, const Model& m) {
   for (const char* key :
        {context::kTorchVersion, context::kVerdictTorch, context::kNativeFunctions, context::kDevice,
         context::kDeviceName, context::kOsVersion, gbench_context::kDate, context::kFallbackMode, context::kEmulate,
-        context::kMpsFallbackEnv, context::kMpsBuild, context::kTargets, context::kTargetsSha1, context::kH2dGBps,
-        context::kD2hGBps, context::kSyncUs, gbench_context::kLibraryBuildType}) {
+        context::kMpsFallbackEnv, context::kMpsBuild, context::kTargets, context::kTargetsSha1, context::kCopyModel,
+        context::kCopyModelSource, context::kH2dGBps, context::kD2hGBps, context::kH2dLatencyUs,
+        context::kD2hLatencyUs, context::kSyncUs, context::kNoiseTarget, context::kMinSamples, context::kMaxSamples,
+        context::kMaxTimeS, context::kHostAllocator, gbench_context::kLibraryBuildType}) {
     const auto it = m.context.find(key);
     t.add_row({key, it == m.context.end() ? "—" : join(it->second, " | ")});
     differ = differ || (it != m.context.end() && it->second.size() > 1);
@@ -259,7 +288,8 @@ void pain_section(std::ostringstream& out, const Model& m, const std::vector<OpL
            {"fallback in this run"},
            {"penalty range"},
            {"median overhead (µs)", Align::kRight},
-           {"cases", Align::kRight}});
+           {"cases", Align::kRight},
+           {"noisy", Align::kRight}});
   size_t rank = 0;
   std::vector<const OpLine*> ranked;
   for (const auto& l : lines)
@@ -267,7 +297,7 @@ void pain_section(std::ostringstream& out, const Model& m, const std::vector<OpL
   for (const OpLine* l : ranked)
     t.add_row({std::to_string(++rank), code(l->op), l->pain ? format_short(*l->pain) : "—", votes_cell(l->votes),
                links_cell(l->links), l->verdict.text(l->op), l->verdict.source(), l->fallback.text(),
-               range_cell(l->cost), format_or_dash(l->cost.median_overhead), cases_cell(*l)});
+               range_cell(l->cost), format_or_dash(l->cost.median_overhead), cases_cell(*l), noisy_cell(l->cost)});
   if (lines.empty())
     out << "No op cases in the input.\n\n";
   else if (t.empty())
@@ -277,6 +307,41 @@ void pain_section(std::ostringstream& out, const Model& m, const std::vector<OpL
   const auto scored = [](const OpLine* l) { return l->pain.has_value(); };
   if (!ranked.empty() && std::none_of(ranked.begin(), ranked.end(), scored))
     out << "No case ran on a device, so there is no overhead to score: ops are ordered by votes.\n\n";
+}
+
+// Cases whose medians a rerun could move by more than counters::kNoisyAbove: ranked above with
+// the rest, but named here so that nobody acts on them unwarned.
+void noisy_section(std::ostringstream& out, const Model& m) {
+  out << "## Noisy cases\n\n";
+  const bool any_noise = std::any_of(m.cases.begin(), m.cases.end(), [](const Case& c) { return case_noise(c); });
+  if (!any_noise) {
+    out << "Unknown: no case of this run reports its noise (cpu_noise, dev_noise, native_noise); it predates "
+           "them.\n\n";
+    return;
+  }
+  Table t({{"case"},
+           {"cpu_noise", Align::kRight},
+           {"dev_noise", Align::kRight},
+           {"native_noise", Align::kRight},
+           {"samples", Align::kRight}});
+  for (const auto& c : m.cases)
+    if (noisy(c))
+      t.add_row({code(c.name), percent(c.counter(counters::kCpuNoise)), percent(c.counter(counters::kDevNoise)),
+                 percent(c.counter(counters::kNativeNoise)), cell(c.counter(counters::kSamples))});
+  const std::string target = m.ctx(context::kNoiseTarget);
+  const std::string limit = format_number(counters::kNoisyAbove * 100) + "%";
+  if (t.empty()) {
+    out << "None: every case's medians are stable within " << limit << " (a side's noise: the relative half-width "
+        << "of the 95% confidence interval of its median).\n\n";
+    return;
+  }
+  out << "A side's noise is the relative half-width of the 95% confidence interval of its median: how far a rerun "
+         "could move it. These cases stopped above "
+      << limit << " on some side, at their time or sample limit"
+      << (target.empty() ? std::string() : " before reaching the run's noise_target of " + target)
+      << "; they stay in the ranking (the `noisy` column counts them) but need a rerun on an idle machine, or a "
+         "longer `--max_time_s`, before anyone acts on them.\n\n"
+      << to_markdown(t) << "\n";
 }
 
 // What the fallback would cost a native op: from the cases the run emulated anyway (--emulate=all).
@@ -426,9 +491,16 @@ void how_to_read(std::ostringstream& out) {
          "call on device tensors, through the CPU fallback when the op falls back, synchronized.\n"
       << "- **penalty** = dev_us / cpu_us: how many times longer the device call takes than doing the work on the "
          "CPU directly; above 1× the device path costs more than the CPU alone.\n"
-      << "- **overhead** = dev_us − cpu_us, the time lost per call. `floor_us` is what the copies alone should cost "
-         "(bytes over the measured link plus one synchronize); `copy_efficiency` = floor_us / overhead_us: near 1, "
-         "the copies explain the overhead; far below 1, something else (queue drains, dispatch, allocation) does.\n"
+      << "- **overhead** = dev_us − cpu_us, the time lost per call. `floor_us` is what the copies alone should cost: "
+         "for each tensor the fallback moves (`moved_to_cpu`, `moved_to_dev`), the copy model's fixed latency plus its "
+         "bytes over the bandwidth, plus one synchronize; the copy model is the one measured at start or one loaded "
+         "from a file (context `copy_model`, e.g. published Apple figures: then the floor is that machine's). "
+         "`copy_efficiency` = floor_us / overhead_us: near 1, the copies explain the overhead; far below 1, something "
+         "else (queue drains, dispatch, allocation) does.\n"
+      << "- **noise** (`cpu_noise`, `dev_noise`, `native_noise`): the relative half-width of the 95% confidence "
+         "interval of each median, from the order statistics of its samples; each case took samples until every "
+         "side was within the run's `noise_target`, or until its time or sample limit. Cases above "
+      << format_number(counters::kNoisyAbove * 100) << "% are listed as noisy.\n"
       << "- **MPS verdict**: what MPS does with the op in the torch named (context `verdict_torch`): native; falls "
          "back (via the leaf ops without an MPS kernel, for a composite); unsupported dtype (MPS cannot hold it); "
          "unknown. **verdict source**: `run time on MPS` on an MPS build, otherwise static: that torch's "
@@ -468,6 +540,7 @@ std::string summary_markdown(const Model& m, const SummaryOptions& options) {
   out << "\n\n";
   context_section(out, m);
   pain_section(out, m, lines, options.demand != nullptr);
+  noisy_section(out, m);
   now_native_section(out, m, lines, options.demand != nullptr);
   unsupported_section(out, m);
   findings_section(out, m);

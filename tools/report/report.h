@@ -34,6 +34,11 @@ struct FallbackStatus {
 };
 FallbackStatus fallback_status(const Model& m, const std::string& op);
 
+// The largest of a case's cpu_noise, dev_noise and native_noise; absent when it reports none.
+std::optional<double> case_noise(const Case& c);
+// An ok case whose noise exceeds counters::kNoisyAbove: the report names it.
+bool noisy(const Case& c);
+
 // Columns of results/<op>.csv (one row per case); with_op adds a leading op column (report/cases.csv).
 Table case_table(const std::vector<const Case*>& cases, bool with_op);
 
