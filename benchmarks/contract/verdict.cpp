@@ -117,9 +117,11 @@ std::vector<std::string> always_fallback_ops(const std::string& torch_version, s
 }
 
 std::optional<std::string> native_outside_yaml(const std::string& op) {
-  // torchvision registers MPS kernels for these (torchvision/csrc/ops/mps/, since 0.16);
-  // deform_conv2d and the rest have none.
+  // torchvision registers MPS kernels for these (torchvision/csrc/ops/mps/, since 0.16;
+  // deform_conv2d's forward since 0.23, pytorch/vision#9017, its backward not yet).
   static const std::map<std::string, std::string> kOps = {
+      {"torchvision::deform_conv2d",
+       "torchvision/csrc/ops/mps/deform_conv2d_kernel.mm (torchvision >= 0.23, pytorch/vision#9017)"},
       {"torchvision::nms", "torchvision/csrc/ops/mps/nms_kernel.mm"},
       {"torchvision::roi_align", "torchvision/csrc/ops/mps/roi_align_kernel.mm"},
       {"torchvision::roi_pool", "torchvision/csrc/ops/mps/roi_pool_kernel.mm"},
