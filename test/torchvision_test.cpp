@@ -33,7 +33,9 @@ Row run_nms(const std::string& lib, std::string* output, const std::string& targ
     unsetenv("MPSFB_TORCHVISION_LIB");
   else
     setenv("MPSFB_TORCHVISION_LIB", lib.c_str(), 1);
-  const auto out = mpsfb::testing::fresh_temp_path("mpsfb_torchvision.json");
+  // ctest runs these tests in parallel, each in its own process: one output file per test.
+  const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const auto out = mpsfb::testing::fresh_temp_path("mpsfb_torchvision_" + test + ".json");
   const auto r = run_mps_benchmarks("--device=cpu --benchmark_min_time=0.01 --targets=" +
                                     mpsfb::testing::data_path(targets.c_str()) + " " + extra +
                                     " --benchmark_out_format=json --benchmark_out=" + out.string());
