@@ -3,6 +3,7 @@ option(MPSFB_BUILD_TESTS "Build the GoogleTest/pytest suites and register them w
 option(MPSFB_BUILD_TOOLS "Build mpsfb_report and the report/compare targets." ON)
 option(MPSFB_WERROR "Treat warnings in our code as errors." OFF)
 option(MPSFB_PCH "Precompile the LibTorch headers (halves a cold build on 2 cores)." ON)
+option(MPSFB_FUZZ "Build the libFuzzer harnesses in test/fuzz and their ctest smoke runs (Clang)." OFF)
 set(MPSFB_SANITIZE "" CACHE STRING
   "Sanitizers for our own code, e.g. address,undefined (the asan preset); LibTorch and the other libraries stay as they are.")
 
