@@ -72,6 +72,17 @@ set_tests_properties(sync_requests_pytest PROPERTIES
   TIMEOUT 180
   ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 
+# Hostile responses and arguments: one line, an exit code, nothing written; property-based
+# tests (hypothesis) of the response checker and the comment parser.
+add_test(NAME sync_requests_hostile_pytest
+  COMMAND "${Python3_EXECUTABLE}" -m pytest -q -p no:cacheprovider
+          "${PROJECT_SOURCE_DIR}/test/python/test_sync_hostile.py"
+  WORKING_DIRECTORY "${PROJECT_BINARY_DIR}")
+set_tests_properties(sync_requests_hostile_pytest PROPERTIES
+  LABELS "python"
+  TIMEOUT 300
+  ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+
 # With this build's mps_benchmarks: the sync's output loads (--benchmark_list_tests exits 0),
 # the verdicts it records, and the sync's keys and dtype names against the C++ decoder's.
 add_test(NAME sync_targets_mps_benchmarks

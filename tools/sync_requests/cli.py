@@ -16,6 +16,7 @@ from .common import (DEFAULT_API_URL, DEFAULT_CACHE_DIR, DEFAULT_ISSUES, DEFAULT
 from .github import GitHubClient
 from .parse import op_family
 from .render import FlowList, check_output, render
+from .response import check_post
 from .schema import FALLS_BACK, NATIVE, UNKNOWN, UNSUPPORTED_DTYPE, VERDICTS
 from .seed import CHECK_OPS_MODES, OpChecker, load_seed, merge
 from .tally import Post, tally
@@ -41,13 +42,51 @@ def _env_number(name: str, default: float, kind=float) -> float:
     return value
 
 
+def _issue_arg(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive issue number, got {text!r}")
+    return number
+
+
+def _check_api_url(url: str) -> None:
+    """One line for an --api-url that is not an http(s) URL with a host."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # a port that is not a number raises here
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) \
+            and not any(c.isspace() for c in url)
+    except ValueError:  # "http://[::1"
+        ok = False
+    if not ok:
+        raise SyncError(f"--api-url must be an http(s) URL with a host, such as "
+                        f"https://api.github.com; got {url!r}")
+
+
+def _check_cache_dir(path: str) -> None:
+    """--cache-dir must be a directory, or creatable as one: no file in its way."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return
+        probe = parent
+    if not os.path.isdir(probe):
+        what = "is a file" if probe == os.path.abspath(path) else f"is under {probe}, a file"
+        raise SyncError(f"--cache-dir {path} {what}, not a directory (pass a directory for the "
+                        "response cache)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sync_requests.py",
         description="Count MPS op requests in the PyTorch tracking issues and write "
                     "ops/targets.yaml (seed entries + demand + new ops).",
         epilog="Token: GH_TOKEN (optional). Details: docs/sync.md")
-    p.add_argument("--issues", type=int, nargs="+", default=list(DEFAULT_ISSUES),
+    p.add_argument("--issues", type=_issue_arg, nargs="+", default=list(DEFAULT_ISSUES),
                    metavar="N", help="issue numbers (default: %(default)s)")
     p.add_argument("--repo", default=DEFAULT_REPO, help="owner/name (default: %(default)s)")
     p.add_argument("--out", default=DEFAULT_OUT, help="output file (default: %(default)s)")
@@ -85,10 +124,9 @@ def run(args: argparse.Namespace) -> int:
     token = os.environ.get("GH_TOKEN") or None
     if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", args.repo):
         raise SyncError(f"--repo must be owner/name, got {args.repo!r}")
+    _check_api_url(args.api_url)  # offline too: the cache keys come from it
+    _check_cache_dir(args.cache_dir)
     if not args.offline:
-        scheme = urllib.parse.urlsplit(args.api_url).scheme
-        if scheme not in ("http", "https"):
-            raise SyncError(f"--api-url must be an http(s) URL, got {args.api_url!r}")
         if not token:
             sys.stderr.write("sync_requests: note: GH_TOKEN is not set; unauthenticated "
                              "requests are limited to 60 per hour\n")
@@ -116,8 +154,10 @@ def run(args: argparse.Namespace) -> int:
     comments_read = 0
     issues = list(dict.fromkeys(args.issues))
     for number in issues:
-        issue = client.issue(args.repo, number)
-        comments = client.comments(args.repo, number)
+        issue = check_post(client.issue(args.repo, number), f"issue {args.repo}#{number}",
+                           is_issue=True)
+        comments = [check_post(c, f"comment {i} of {args.repo}#{number}")
+                    for i, c in enumerate(client.comments(args.repo, number), 1)]
         seen_ids: Set[object] = set()
         unique_comments = []
         for c in comments:

@@ -101,7 +101,7 @@ class GitHubClient:
         try:
             with open(path, encoding="utf-8") as f:
                 entry = json.load(f)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise SyncError(f"cache file {path} is malformed or truncated ({exc}); "
                             "delete it and sync online") from None
         if (not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT
@@ -214,7 +214,7 @@ class GitHubClient:
             self._fail(resp, what)
         try:
             body = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json can read
             raise SyncError(f"malformed JSON in the API response for {what}") from None
         link = resp.headers.get("Link")
         self.store_cache(url, resp.headers.get("ETag"), link, body)
@@ -257,6 +257,6 @@ class GitHubClient:
             if not isinstance(body, list):
                 raise SyncError(f"malformed API response for comments of {repo}#{number} "
                                 f"page {page} (not a list)")
-            out.extend(c for c in body if isinstance(c, dict))
+            out.extend(body)  # each checked by response.check_post, naming a bad one
             page += 1
         return out
