@@ -18,8 +18,5 @@ std::string shape_str(const std::vector<int64_t>& shape);
 std::string device_segment(const c10::Device& d);
 std::string case_name(const std::string& op, const std::vector<int64_t>& shape, at::ScalarType dtype,
                       const std::string& device);
-// Splits a benchmark name back into its segments; segments without ':' (Google Benchmark's
-// own suffixes such as "manual_time", "repeats:3" is kept as a key) are keyed by themselves.
-std::map<std::string, std::string> split_name(const std::string& name);
 
 }  // namespace mpsfb

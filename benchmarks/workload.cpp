@@ -396,11 +396,12 @@ int run_workload(const CliOptions& o, const RunContext& ctx, int, char**) {
     benchmark::AddCustomContext("emulated_ops", join(emulated, ","));
   }
 
-  const std::string name = "workload:" + p->workload.name + "/device:" + device_segment(ctx.device);
-  benchmark::RegisterBenchmark(name.c_str(), [p](benchmark::State& s) { run_benchmark(s, *p); })
+  const std::string row = std::string(name::kWorkload) + ":" + p->workload.name + "/" + name::kDevice + ":" +
+                          device_segment(ctx.device);
+  benchmark::RegisterBenchmark(row.c_str(), [p](benchmark::State& s) { run_benchmark(s, *p); })
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
-  std::cerr << "mps_benchmarks: workload " << name << "\n";
+  std::cerr << "mps_benchmarks: workload " << row << "\n";
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   // Before static destruction: the lambda in Google Benchmark's registry keeps `p`.

@@ -18,7 +18,8 @@ TEST(Naming, KeyValueSegments) {
 }
 
 TEST(Naming, SplitsBackIncludingGoogleBenchmarkSuffixes) {
-  const auto seg = split_name("op:aten::isin.Tensor_Tensor/shape:4096/dtype:i64/device:cpu/manual_time");
+  const auto parts = name::split("op:aten::isin.Tensor_Tensor/shape:4096/dtype:i64/device:cpu/manual_time");
+  const std::map<std::string, std::string> seg(parts.begin(), parts.end());
   EXPECT_EQ(seg.at("op"), "aten::isin.Tensor_Tensor");
   EXPECT_EQ(seg.at("shape"), "4096");
   EXPECT_EQ(seg.at("dtype"), "i64");

@@ -2,6 +2,38 @@
 
 namespace mpsfb {
 
+namespace {
+
+// "a=1; b=2" -> {a: 1}, {b: 2}: items split at `item_sep`, each at its first `kv_sep`; an item
+// without it is a key with an empty value; empty items are skipped.
+std::vector<std::pair<std::string, std::string>> split_pairs(const std::string& text, const std::string& item_sep,
+                                                             char kv_sep) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(item_sep, start);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(start, end - start);
+    if (!item.empty()) {
+      const size_t at = item.find(kv_sep);
+      if (at == std::string::npos)
+        out.emplace_back(item, "");
+      else
+        out.emplace_back(item.substr(0, at), item.substr(at + 1));
+    }
+    start = end + item_sep.size();
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace name {
+
+Segments split(const std::string& name) { return split_pairs(name, "/", ':'); }
+
+}  // namespace name
+
 namespace label {
 
 std::string format(const Fields& fields) {
@@ -17,20 +49,7 @@ std::string format(const Fields& fields) {
 
 std::map<std::string, std::string> parse(const std::string& label) {
   std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start <= label.size()) {
-    size_t end = label.find("; ", start);
-    if (end == std::string::npos) end = label.size();
-    const std::string item = label.substr(start, end - start);
-    if (!item.empty()) {
-      const size_t eq = item.find('=');
-      if (eq == std::string::npos)
-        out[item] = "";
-      else
-        out[item.substr(0, eq)] = item.substr(eq + 1);
-    }
-    start = end + 2;
-  }
+  for (auto& [key, value] : split_pairs(label, "; ", '=')) out[key] = value;
   return out;
 }
 

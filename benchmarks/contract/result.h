@@ -75,6 +75,20 @@ inline constexpr const char* kRfFallbackPct = "rf_fallback_pct";
 inline constexpr const char* kRfOverheadPct = "rf_overhead_pct";
 }  // namespace counters
 
+// Benchmark names are key:value segments: op:aten::roll/shape:64x3x256x256/dtype:f32/device:cuda
+// (benchmarks/naming.cpp writes them; a workload row is workload:tiny/device:cuda).
+namespace name {
+inline constexpr const char* kOp = "op";
+inline constexpr const char* kShape = "shape";
+inline constexpr const char* kDtype = "dtype";
+inline constexpr const char* kDevice = "device";
+inline constexpr const char* kWorkload = "workload";
+using Segments = std::vector<std::pair<std::string, std::string>>;
+// Segments in order, split at the first ':' of each (an op value holds "::"); a segment
+// without ':' (Google Benchmark's "manual_time") is a key with an empty value.
+Segments split(const std::string& name);
+}  // namespace name
+
 // The label of a case or workload row: "key=value; key=value", readable in the console and
 // parsed back by the report. Values never hold "; " (format() replaces it).
 namespace label {

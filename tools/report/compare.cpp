@@ -16,7 +16,7 @@ namespace {
 
 std::string match_key(const Case& c, bool with_device) {
   std::vector<std::string> parts;
-  for (const auto& [k, v] : split_name(c.name))
+  for (const auto& [k, v] : name::split(c.name))
     if (with_device || k != segment::kDevice) parts.push_back(v.empty() ? k : k + ":" + v);
   return join(parts, "/");
 }

@@ -19,18 +19,6 @@ const char* to_string(Status s) {
   return "?";
 }
 
-Segments split_name(const std::string& name) {
-  Segments out;
-  for (const auto& seg : split(name, "/")) {
-    const size_t colon = seg.find(':');
-    if (colon == std::string::npos)
-      out.emplace_back(seg, "");
-    else
-      out.emplace_back(seg.substr(0, colon), seg.substr(colon + 1));
-  }
-  return out;
-}
-
 bool is_gbench_suffix(const std::string& key) {
   static const std::set<std::string> keys = {"manual_time", "real_time",  "process_time", "min_time",
                                              "min_warmup_time", "repeats", "threads",      "iterations"};
@@ -164,7 +152,7 @@ Model build_model(const std::vector<Run>& runs) {
     for (const auto& run_name : order) {
       std::map<std::string, std::string> seg;
       std::vector<std::string> identity;
-      for (const auto& [k, v] : split_name(run_name)) {
+      for (const auto& [k, v] : name::split(run_name)) {
         if (is_gbench_suffix(k)) continue;
         seg[k] = v;
         identity.push_back(v.empty() ? k : k + ":" + v);

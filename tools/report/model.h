@@ -23,15 +23,8 @@ namespace mpsfb::report {
 enum class Status { kOk, kError, kSkipped };
 const char* to_string(Status s);
 
-// Name segments (benchmarks/naming.h writes them) and Google Benchmark's own context keys:
-// spelled here once, as the contract does not name them (yet).
-namespace segment {
-inline constexpr const char* kOp = "op";
-inline constexpr const char* kShape = "shape";
-inline constexpr const char* kDtype = "dtype";
-inline constexpr const char* kDevice = "device";
-inline constexpr const char* kWorkload = "workload";
-}  // namespace segment
+// Google Benchmark's own context keys: spelled here once (the name segments are the contract's).
+namespace segment = mpsfb::name;
 namespace gbench_context {
 inline constexpr const char* kDate = "date";
 inline constexpr const char* kLibraryBuildType = "library_build_type";
@@ -39,8 +32,7 @@ inline constexpr const char* kLibraryBuildType = "library_build_type";
 // The workload row's label field with its top fallback ops ("aten::x:41.2%,aten::y:10.1%").
 inline constexpr const char* kTopFallbackLabel = "top_fallback";
 
-using Segments = std::vector<std::pair<std::string, std::string>>;
-Segments split_name(const std::string& name);
+using Segments = name::Segments;
 bool is_gbench_suffix(const std::string& key);
 
 struct Case {
