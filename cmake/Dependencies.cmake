@@ -7,6 +7,19 @@
 # it took and why.
 find_package(Python3 COMPONENTS Interpreter)
 
+# Sets out_var ON when the interpreter imports `modules` ("scipy.stats, numpy"): which optional
+# targets (plots, fidelity, sync) can run is decided by this one probe.
+function(mpsfb_python_has modules out_var)
+  set(${out_var} OFF PARENT_SCOPE)
+  if(Python3_Interpreter_FOUND)
+    execute_process(COMMAND ${Python3_EXECUTABLE} -c "import ${modules}"
+      RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+    if(rc EQUAL 0)
+      set(${out_var} ON PARENT_SCOPE)
+    endif()
+  endif()
+endfunction()
+
 # Does a CMAKE_PREFIX_PATH entry hold a Torch package where find_package would look?
 function(_mpsfb_prefix_has_torch prefix out_var)
   set(${out_var} FALSE PARENT_SCOPE)

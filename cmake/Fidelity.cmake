@@ -4,9 +4,8 @@ if(NOT Python3_Interpreter_FOUND)
   message(STATUS "Target 'fidelity' disabled: no Python interpreter")
   return()
 endif()
-execute_process(COMMAND ${Python3_EXECUTABLE} -c "import torch.utils.benchmark"
-  RESULT_VARIABLE _mpsfb_fidelity_torch OUTPUT_QUIET ERROR_QUIET)
-if(NOT _mpsfb_fidelity_torch EQUAL 0)
+mpsfb_python_has("torch.utils.benchmark" _mpsfb_fidelity_torch)
+if(NOT _mpsfb_fidelity_torch)
   message(STATUS "Target 'fidelity' disabled: torch not found in '${Python3_EXECUTABLE}' "
     "(Timer is the reference; configure with -DPython3_EXECUTABLE=.venv/bin/python)")
   return()

@@ -23,10 +23,8 @@ if(NOT Python3_Interpreter_FOUND)
   return()
 endif()
 
-execute_process(
-  COMMAND "${Python3_EXECUTABLE}" -c "import requests, yaml"
-  RESULT_VARIABLE _mpsfb_sync_deps_rc OUTPUT_QUIET ERROR_QUIET)
-if(NOT _mpsfb_sync_deps_rc EQUAL 0)
+mpsfb_python_has("requests, yaml" _mpsfb_sync_deps)
+if(NOT _mpsfb_sync_deps)
   message(STATUS "Target 'sync-targets' disabled: ${Python3_EXECUTABLE} lacks requests/PyYAML "
     "(pip install -r tools/requirements.txt)")
   return()
