@@ -1,6 +1,7 @@
 #include "attribution.h"
 
 #include "device.h"
+#include "stats.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,11 +11,7 @@
 namespace mpsfb {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
-double us_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::micro>(b - a).count();
-}
 
 }  // namespace
 

@@ -50,7 +50,6 @@ class AttributionTotals {
  public:
   void add(const ObservedPass& p);
 
-  int64_t passes() const { return passes_; }
   // 100 * sum of fallback spans / sum of pass times.
   double fallback_pct() const;
   // 100 * top-level calls that held a fallback / top-level calls.

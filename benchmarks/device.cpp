@@ -31,11 +31,7 @@
 namespace mpsfb {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double us_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
-}
+double us_since(Clock::time_point t0) { return us_between(t0, Clock::now()); }
 
 // The CUDA driver names the GPU; asked through dlopen so the same binary builds against a
 // CPU-only LibTorch.

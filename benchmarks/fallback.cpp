@@ -1,5 +1,7 @@
 #include "fallback.h"
 
+#include "stats.h"
+
 #include <ATen/native/CPUFallback.h>
 #include <ATen/record_function.h>
 #include <c10/util/Exception.h>
@@ -30,7 +32,6 @@ struct ObserverTimeline {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 std::atomic<FallbackObserver*> g_observer{nullptr};
 
@@ -74,7 +75,7 @@ std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
         if (const auto& drain = obs->options().drain) {
           const auto t0 = Clock::now();
           drain();
-          t_timeline->drained_us += std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+          t_timeline->drained_us += us_between(t0, Clock::now());
         }
       }
     }
@@ -179,9 +180,6 @@ void emulated_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) 
     at::native::cpu_fallback(op, stack);
 }
 
-double us_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::micro>(b - a).count();
-}
 
 // Raw spans -> Timeline; resets `raw`. Spans of one thread nest or are disjoint; an op that
 // falls back inside one that already does is part of the outer span and is not counted twice.

@@ -21,11 +21,7 @@
 namespace mpsfb {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
-double us_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::micro>(b - a).count();
-}
 
 double nbytes(const std::vector<at::Tensor>& ts) {
   double n = 0;

@@ -2,12 +2,19 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
 
 namespace mpsfb {
+
+// Every sample is host time on this clock, in microseconds.
+using Clock = std::chrono::steady_clock;
+inline double us_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
 
 // Median of the samples (mean of the middle two for an even count). Takes a copy: the
 // caller keeps its samples in order.

@@ -7,7 +7,6 @@
 
 namespace mpsfb::report {
 
-bool starts_with(const std::string& s, const std::string& prefix);
 bool ends_with(const std::string& s, const std::string& suffix);
 std::vector<std::string> split(const std::string& s, const std::string& sep);
 std::string join(const std::vector<std::string>& parts, const std::string& sep);
