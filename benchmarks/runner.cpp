@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 namespace mpsfb {
@@ -83,17 +84,33 @@ Probe probe(const Case& c, const OpCalls& calls, const Stack& args, const c10::D
 // Which ops to route through the fallback for this case: by default those its verdict says fall
 // back (the leaves, for a composite), with --emulate=all every op (a composite's every leaf).
 // Without a verdict, the op itself, as long as the device does not decompose it.
-std::vector<std::string> emulated_ops(const Case& c, const verdicts::Verdict& v) {
+std::vector<std::string> emulated_ops_unchecked(const Case& c, const verdicts::Verdict& v) {
   const bool all = c.ctx->emulate_all;
   if (!c.target->emulate.empty() && (all || v.verdict != verdict::kNative)) return c.target->emulate;
-  if (v.verdict == verdict::kFallsBack) return all && !v.leaves.empty() ? v.leaves : v.via;
-  if (v.verdict == verdict::kNative && all) return v.leaves.empty() ? std::vector<std::string>{c.target->op} : v.leaves;
+  if (v.verdict == verdict::kFallsBack) return v.via;
+  // What if the op itself fell back: a composite too is routed whole (a kernel registered for it
+  // wins over its decomposition), never its leaves, which include the copies the fallback makes.
+  if (v.verdict == verdict::kNative && all) return {c.target->op};
   if (v.verdict != verdict::kUnknown) return {};  // native (not all), unsupported dtype: runs natively
   if (classify(c.op, c.ctx->key()) == DispatchEntry::kComposite)
     throw std::runtime_error("not emulatable: " + c.target->op + " is a composite on " + c10::toString(c.ctx->key()) +
                              " and without native_functions.yaml its leaves cannot be judged; pass "
                              "--native-functions=PATH or name the inner op(s) under 'emulate:'");
   return {c.target->op};
+}
+
+// cpu_fallback moves tensors with these ops itself: routing one of them through it would recurse
+// until the stack overflows.
+std::vector<std::string> emulated_ops(const Case& c, const verdicts::Verdict& v) {
+  static const std::set<std::string> kFallbackMachinery = {
+      "aten::copy_",   "aten::_copy_from", "aten::_copy_from_and_resize", "aten::_to_copy", "aten::to.device",
+      "aten::to.dtype_layout", "aten::_to_cpu", "aten::empty.memory_format", "aten::empty_strided"};
+  auto ops = emulated_ops_unchecked(c, v);
+  for (const auto& op : ops)
+    if (kFallbackMachinery.count(op))
+      throw std::runtime_error("not emulatable: " + op + " is what at::native::cpu_fallback moves tensors with; "
+                               "routing it through the fallback would recurse (name another op under 'emulate:')");
+  return ops;
 }
 
 // What the ops that fell back in the probe move, counted on one more call that routes them

@@ -278,7 +278,7 @@ TEST(EndToEnd, CudaEmulatesCompositesAtTheirFallingLeaf) {
     EXPECT_NE(lse_label.find("mps_verdict=native"), std::string::npos) << lse_label;
     if (mode == "all") {
       EXPECT_EQ(lse->at("fallback").get<double>(), 1);
-      EXPECT_NE(lse_label.find("emulated_ops=aten::_logcumsumexp"), std::string::npos) << lse_label;
+      EXPECT_NE(lse_label.find("emulated_ops=aten::logcumsumexp;"), std::string::npos) << lse_label;  // the op whole
     } else {
       EXPECT_EQ(lse->at("fallback").get<double>(), 0);  // native on MPS: measured natively
       EXPECT_EQ(lse->at("native_us").get<double>(), 0);  // not timed: written as 0, undefined
@@ -286,6 +286,22 @@ TEST(EndToEnd, CudaEmulatesCompositesAtTheirFallingLeaf) {
       EXPECT_EQ(lse_label.find("emulated_ops="), std::string::npos) << lse_label;
     }
   }
+}
+
+TEST(EndToEnd, CudaRefusesToEmulateTheFallbacksOwnCopies) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "needs CUDA";
+  const auto out = temp_json("machinery");
+  const auto r = run("--device=cuda --fallback=emulate --emulate=all --targets=" + data("emulate_machinery.yaml") +
+                     " --benchmark_out_format=json --benchmark_out=" + out.string());
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto j = read_json(out);
+  const auto* row = find(j.at("benchmarks"), "op:aten::roll/shape:8x16/dtype:f32/device:cuda/manual_time");
+  ASSERT_TRUE(row) << j.dump(1);
+  EXPECT_TRUE(row->value("error_occurred", false));
+  EXPECT_NE(row->value("error_message", std::string()).find("not emulatable: aten::copy_ is what "
+                                                            "at::native::cpu_fallback moves tensors with"),
+            std::string::npos)
+      << row->dump(1);
 }
 
 }  // namespace

@@ -224,26 +224,24 @@ void Book::leaves(const std::string& op, const CallGraph& calls, int depth, std:
 
 Verdict Book::judge(const std::string& op, const std::string& dtype, const CallGraph* calls) const {
   if (const auto reason = mps_unsupported_dtype_reason(dtype); !reason.empty())
-    return {verdict::kUnsupportedDtype, {}, "static: dtype " + dtype + " (" + reason + ")", {}};
+    return {verdict::kUnsupportedDtype, {}, "static: dtype " + dtype + " (" + reason + ")"};
   std::string why;
   switch (classify(op, &why)) {
     case Static::kNative:
-      return {verdict::kNative, {}, why, {}};
+      return {verdict::kNative, {}, why};
     case Static::kFallsBack:
-      return {verdict::kFallsBack, {op}, why, {}};
+      return {verdict::kFallsBack, {op}, why};
     case Static::kUnknown:
-      return {verdict::kUnknown, {}, why, {}};
+      return {verdict::kUnknown, {}, why};
     case Static::kComposite:
       break;
   }
-  if (!calls) return {verdict::kUnknown, {}, why + "; its leaves were not observed", {}};
+  if (!calls) return {verdict::kUnknown, {}, why + "; its leaves were not observed"};
   std::set<std::string> falling, native;
   leaves(op, *calls, 0, falling, native);
-  std::vector<std::string> all(falling.begin(), falling.end());
-  all.insert(all.end(), native.begin(), native.end());
   const std::string judged = yaml_source() + " (composite, judged leaf by leaf as observed in a CPU call)";
-  if (!falling.empty()) return {verdict::kFallsBack, {falling.begin(), falling.end()}, judged, all};
-  return {verdict::kNative, {native.begin(), native.end()}, judged, all};
+  if (!falling.empty()) return {verdict::kFallsBack, {falling.begin(), falling.end()}, judged};
+  return {verdict::kNative, {native.begin(), native.end()}, judged};
 }
 
 std::string find_native_functions(const std::string& torch_lib_dir) {

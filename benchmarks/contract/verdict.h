@@ -60,7 +60,6 @@ struct Verdict {
   std::string verdict;           // a contract token: verdict::kNative, kFallsBack, kUnsupportedDtype, kUnknown
   std::vector<std::string> via;  // falls back: the leaves without an MPS kernel; native composite: its leaves
   std::string source;            // "static: native_functions.yaml of torch 2.13.0", ...
-  std::vector<std::string> leaves;  // composite: every kernel leaf observed (with or without an MPS kernel)
   std::string text(const std::string& op) const { return verdict::text(verdict, op, via); }
 };
 
