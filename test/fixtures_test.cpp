@@ -134,7 +134,7 @@ TEST(SeedFixtures, OutputMatchesReference) {
   const auto device = accelerator();
   RunContext ctx;
   ctx.device = device.value_or(c10::Device(c10::kCPU));
-  std::vector<std::string> failed;
+  std::vector<std::string> failed, no_device_kernel;
   size_t checked = 0;
   for (const auto& t : seed().ops) {
     const auto handle = handle_of(t.op);
@@ -163,7 +163,16 @@ TEST(SeedFixtures, OutputMatchesReference) {
           failed.push_back(name.str() + ": a second CPU call differs: " + *r.mismatch);
         if (device) {
           auto d = copy_stack(args, *device);
-          const auto actual = calls->call(c, d);
+          c10::IValue actual;
+          try {
+            actual = calls->call(c, d);
+          } catch (const c10::NotImplementedError&) {
+            // The device has no kernel for it (slow_conv3d_forward on CUDA): nothing to compare,
+            // and the suite reports such a case as skipped with torch's message.
+            no_device_kernel.push_back(t.op);
+            ++checked;
+            continue;
+          }
           synchronize(*device);
           if (auto r = compare_outputs(expected, actual, calls->check, calls->tol_scale); r.mismatch)
             failed.push_back(name.str() + ": " + device->str() + " differs from CPU: " + *r.mismatch);
@@ -178,6 +187,7 @@ TEST(SeedFixtures, OutputMatchesReference) {
   }
   std::cout << "fixtures: " << checked << " op x dtype outputs checked against CPU"
             << (device ? " and " + device->str() : std::string()) << "\n";
+  if (!no_device_kernel.empty()) std::cout << "fixtures: no device kernel, CPU only: " << join(no_device_kernel) << "\n";
   EXPECT_TRUE(failed.empty()) << join(failed);
 }
 
