@@ -43,6 +43,7 @@ struct RunContext {
   sampling::Rule sampling;   // when a case has taken enough samples (--noise_target, ...)
   bool mps_build = false;    // static MPS classification is meaningful
   const verdicts::Book* verdicts = nullptr;  // static MPS verdicts of the linked torch; null: none
+  std::string native_functions;              // the yaml those verdicts come from, or "not found: why"
 
   // The device's dispatch key (CPU, CUDA or MPS).
   c10::DispatchKey key() const;

@@ -13,6 +13,7 @@
 #include "naming.h"
 #include "ops_libraries.h"
 #include "paths.h"
+#include "run_context.h"
 #include "workload.h"
 
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -47,7 +48,6 @@ std::vector<std::string> overloads_of(const std::string& name) {
   return out;
 }
 
-bool file_exists(const std::string& p) { return std::ifstream(p).good(); }
 
 std::string fixed(double v, int digits) {
   std::ostringstream s;
@@ -91,20 +91,12 @@ void reexec_with_mps_fallback_if_needed(const CliOptions& o, const std::vector<c
                            std::string(strerror(errno)));
 }
 
-void add_context(const RunContext& ctx, const Targets& t, const std::string& native_functions) {
-  const char* env = std::getenv(context::kMpsFallbackEnv);
-  benchmark::AddCustomContext(context::kTorchVersion, torch_version());
-  benchmark::AddCustomContext(context::kDevice, ctx.device.str());
-  benchmark::AddCustomContext(context::kDeviceName, device_name(ctx.device));
-  benchmark::AddCustomContext(context::kOsVersion, os_version());
-  benchmark::AddCustomContext(context::kFallbackMode, ctx.fallback == FallbackMode::kEmulate ? "emulate" : "auto");
+// The op suite's context: the run's, the targets file, the emulation mode and the copy model.
+void add_context(const RunContext& ctx, const Targets& t) {
+  add_run_context(ctx);
   if (ctx.emulating()) benchmark::AddCustomContext(context::kEmulate, ctx.emulate_all ? "all" : "falls-back");
-  benchmark::AddCustomContext(context::kMpsFallbackEnv, env ? env : "(unset)");
   benchmark::AddCustomContext(context::kTargets, t.path);
   benchmark::AddCustomContext(context::kTargetsSha1, t.sha1);
-  benchmark::AddCustomContext(context::kMpsBuild, ctx.mps_build ? "1" : "0");
-  benchmark::AddCustomContext(context::kNativeFunctions, native_functions);
-  benchmark::AddCustomContext(context::kVerdictTorch, ctx.verdicts ? ctx.verdicts->torch_version() : torch_version());
   if (!ctx.device.is_cpu()) {
     benchmark::AddCustomContext(context::kH2dGBps, fixed(ctx.copy.h2d_bytes_per_us / 1e3, 3));
     benchmark::AddCustomContext(context::kD2hGBps, fixed(ctx.copy.d2h_bytes_per_us / 1e3, 3));
@@ -114,10 +106,10 @@ void add_context(const RunContext& ctx, const Targets& t, const std::string& nat
 
 // --list-verdicts: each target op's verdict for this torch, judged on its first case (a
 // composite's leaves from one CPU call), as JSON on stdout: what tools/sync_requests records.
-void print_verdicts(const Targets& targets, const RunContext& ctx, const std::string& native_functions) {
+void print_verdicts(const Targets& targets, const RunContext& ctx) {
   nlohmann::ordered_json out;
   out["torch_version"] = ctx.verdicts->torch_version();
-  out[context::kNativeFunctions] = native_functions;
+  out[context::kNativeFunctions] = ctx.native_functions;
   auto& ops = out["ops"] = nlohmann::ordered_json::array();
   for (const auto& t : targets.ops) {
     verdicts::Verdict v = ctx.verdicts->judge(t.op, "", nullptr);
@@ -210,19 +202,6 @@ OpChecker make_op_checker() {
   };
 }
 
-std::string resolve_targets_path(const std::string& requested, std::string* note) {
-  if (!requested.empty()) return requested;
-  for (const std::string& root : {std::string("."), std::string(MPSFB_SOURCE_DIR)}) {
-    if (file_exists(root + "/ops/targets.yaml")) return root + "/ops/targets.yaml";
-    if (file_exists(root + "/ops/targets.seed.yaml")) {
-      if (note) *note = "no ops/targets.yaml; using the curated seed " + root + "/ops/targets.seed.yaml";
-      return root + "/ops/targets.seed.yaml";
-    }
-  }
-  throw std::runtime_error("no targets file: neither ops/targets.yaml nor ops/targets.seed.yaml exists here or in " +
-                           std::string(MPSFB_SOURCE_DIR) + " (pass --targets=PATH)");
-}
-
 size_t register_cases(const Targets& targets, const RunContext& ctx, std::deque<Case>& cases) {
   size_t n = 0;
   const std::string device = device_segment(ctx.device);
@@ -297,8 +276,7 @@ int run_main(int argc, char** argv) {
       throw std::invalid_argument("--fallback=emulate needs a device (cuda or mps); the selected device is cpu");
     if (ctx.emulate_all && ctx.fallback != FallbackMode::kEmulate)
       throw std::invalid_argument("--emulate=all needs --fallback=emulate");
-    std::string native_functions;
-    const verdicts::Book book = load_verdicts(o.native_functions, &native_functions);
+    const verdicts::Book book = load_verdicts(o.native_functions, &ctx.native_functions);
     ctx.verdicts = &book;
     std::cerr << "mps_benchmarks: torch " << torch_version() << ", device " << ctx.device.str() << " ("
               << device_name(ctx.device) << ")" << (o.device == "auto" ? " [auto: mps, then cuda, then cpu]" : "")
@@ -310,7 +288,7 @@ int run_main(int argc, char** argv) {
     if (!o.workload.empty()) {
       if (!ctx.device.is_cpu() && ctx.fallback == FallbackMode::kEmulate)
         ensure_copy_from_and_resize(ctx.key());
-      return run_workload(o, ctx, argc, argv);
+      return run_workload(o, ctx);
     }
 
     std::string note;
@@ -319,7 +297,7 @@ int run_main(int argc, char** argv) {
     const Targets targets = load_targets(resolve_targets_path(o.targets, &note), load, make_op_checker());
     if (!note.empty()) std::cerr << "mps_benchmarks: " << note << "\n";
     if (o.list_verdicts) {
-      print_verdicts(targets, ctx, native_functions);
+      print_verdicts(targets, ctx);
       return 0;
     }
 
@@ -327,7 +305,7 @@ int run_main(int argc, char** argv) {
       if (o.copy_model.empty()) ctx.copy = measure_copy_model(ctx.device);
       if (ctx.emulating()) ensure_copy_from_and_resize(ctx.key());
     }
-    add_context(ctx, targets, native_functions);
+    add_context(ctx, targets);
     add_measurement_context(ctx, host_allocator);
     std::deque<Case> cases;
     const size_t n = register_cases(targets, ctx, cases);

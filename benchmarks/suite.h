@@ -13,10 +13,6 @@ namespace mpsfb {
 // Checks an entry against the dispatcher (op and overload exist) and the fixture registry.
 OpChecker make_op_checker();
 
-// --targets as given; else ops/targets.yaml, else ops/targets.seed.yaml (with a note), looked
-// up from the working directory and then from the source tree.
-std::string resolve_targets_path(const std::string& requested, std::string* note);
-
 // Registers one benchmark per op x shape x dtype; `cases` must outlive the run.
 // Returns the number registered.
 size_t register_cases(const Targets& targets, const RunContext& ctx, std::deque<Case>& cases);

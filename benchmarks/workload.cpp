@@ -7,7 +7,7 @@
 #include "fallback.h"
 #include "naming.h"
 #include "stats.h"
-#include "suite.h"
+#include "run_context.h"
 #include "text.h"
 
 #include <ATen/ATen.h>
@@ -316,7 +316,7 @@ std::vector<std::string> select_emulated_ops(const std::vector<OpTarget>& target
   return {out.begin(), out.end()};
 }
 
-int run_workload(const CliOptions& o, const RunContext& ctx, int, char**) {
+int run_workload(const CliOptions& o, const RunContext& ctx) {
   const int64_t budget = o.memory_budget_bytes();
   auto p = std::make_shared<Prepared>();
   p->device = ctx.device;
@@ -380,20 +380,13 @@ int run_workload(const CliOptions& o, const RunContext& ctx, int, char**) {
                 << join(unreached, ", ") << "\n";
   }
 
-  const char* env = std::getenv("PYTORCH_ENABLE_MPS_FALLBACK");
-  benchmark::AddCustomContext("torch_version", torch_version());
-  benchmark::AddCustomContext("device", ctx.device.str());
-  benchmark::AddCustomContext("device_name", device_name(ctx.device));
-  benchmark::AddCustomContext("os_version", os_version());
-  benchmark::AddCustomContext("fallback_mode", emulate ? "emulate" : "auto");
-  benchmark::AddCustomContext("PYTORCH_ENABLE_MPS_FALLBACK", env ? env : "(unset)");
-  benchmark::AddCustomContext("mps_build", ctx.mps_build ? "1" : "0");
-  benchmark::AddCustomContext("workload", o.workload);
-  if (!o.input.empty()) benchmark::AddCustomContext("workload_input", o.input);
+  add_run_context(ctx);
+  benchmark::AddCustomContext(context::kWorkload, o.workload);
+  if (!o.input.empty()) benchmark::AddCustomContext(context::kWorkloadInput, o.input);
   if (emulate) {
-    benchmark::AddCustomContext("targets", targets.path);
-    benchmark::AddCustomContext("targets_sha1", targets.sha1);
-    benchmark::AddCustomContext("emulated_ops", join(emulated, ","));
+    benchmark::AddCustomContext(context::kTargets, targets.path);
+    benchmark::AddCustomContext(context::kTargetsSha1, targets.sha1);
+    benchmark::AddCustomContext(context::kEmulatedOps, join(emulated, ","));
   }
 
   const std::string row = std::string(name::kWorkload) + ":" + p->workload.name + "/" + name::kDevice + ":" +

@@ -56,6 +56,6 @@ std::vector<std::string> select_emulated_ops(const std::vector<OpTarget>& target
 
 // Registers and runs the workload benchmark; returns the process exit code. Bad arguments
 // throw (run_main reports them and exits 2) before any benchmark runs.
-int run_workload(const CliOptions& options, const RunContext& ctx, int argc, char** argv);
+int run_workload(const CliOptions& options, const RunContext& ctx);
 
 }  // namespace mpsfb

@@ -152,6 +152,8 @@ inline constexpr const char* kMaxSamples = "max_samples";
 inline constexpr const char* kMaxTimeS = "max_time_s";
 inline constexpr const char* kHostAllocator = "host_allocator";  // how host memory was set up for the run
 inline constexpr const char* kWorkload = "workload";
+inline constexpr const char* kWorkloadInput = "workload_input";  // --input of a TorchScript workload
+inline constexpr const char* kEmulatedOps = "emulated_ops";      // workload: the targets' ops it emulated
 }  // namespace context
 
 }  // namespace mpsfb
