@@ -6,7 +6,7 @@
   - every case whose penalty moved more than --threshold, and whether either run flagged it noisy
     (a side's noise above 5%, the report's rule: contract/result.h kNoisyAbove).
 
-  python tools/compare_runs.py A.json B.json [--report-bin build/mpsfb_report] [--targets ops/targets.seed.yaml]
+  python tools/compare_runs.py A.json B.json [--report-bin build/dev/mpsfb_report] [--targets ops/targets.seed.yaml]
                                [--threshold 0.10] [--out FILE]
 
 Markdown on stdout. Exit status 0 whatever the numbers say; 1 on unreadable input.
