@@ -82,7 +82,7 @@ Probe probe(const Case& c, const OpCalls& calls, const Stack& args, const c10::D
 }
 
 // Which ops to route through the fallback for this case: by default those its verdict says fall
-// back (the leaves, for a composite), with --emulate=all every op (a composite's every leaf).
+// back (the leaves without a kernel, for a composite); with --emulate=all a native op too, whole.
 // Without a verdict, the op itself, as long as the device does not decompose it.
 std::vector<std::string> emulated_ops_unchecked(const Case& c, const verdicts::Verdict& v) {
   const bool all = c.ctx->emulate_all;
@@ -138,7 +138,7 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
   auto p = std::make_unique<Prepared>();
   p->c = &c;
   const auto& dev = c.ctx->device;
-  label::Fields label;
+  std::optional<verdicts::Verdict> verdict;  // static, from the CPU call's leaves once it ran
   try {
     at::manual_seed(0);
     p->cpu_args = calls.make(c);
@@ -147,15 +147,14 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
     // The CPU call is the reference output and shows which leaves a composite runs.
     const Probe cpu = probe(c, calls, p->cpu_args, c10::kCPU, {}, /*collect_calls=*/true);
     p->bytes_out = nbytes(output_tensors(cpu.out));
-    const verdicts::Verdict verdict = verdict_book(c).judge(c.target->op, dtype_name(c.dtype), &cpu.calls);
-    // A case that fails from here on (e.g. a dtype MPS cannot hold) still says its verdict.
-    p->label = label::format(verdict_fields(c.target->op, verdict));
+    verdict = verdict_book(c).judge(c.target->op, dtype_name(c.dtype), &cpu.calls);
+    p->label = label::format(verdict_fields(c.target->op, *verdict));
     if (dev.is_cpu()) return p;
 
     p->dev_args = copy_stack(p->cpu_args, dev);
     std::string max_abs_diff;
     if (c.ctx->emulating()) {
-      p->emulate = emulated_ops(c, verdict);
+      p->emulate = emulated_ops(c, *verdict);
       const Probe native = probe(c, calls, p->cpu_args, dev);
       if (auto r = compare_outputs(cpu.out, native.out, calls.check, calls.tol_scale); r.mismatch)
         throw std::runtime_error("native device result differs from CPU: " + *r.mismatch);
@@ -177,19 +176,17 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
           max_abs_diff = s.str();
         }
       }
-      label = verdict_fields(c.target->op, verdict);
     } else {
       const Probe actual = probe(c, calls, p->cpu_args, dev);
       p->fallback_ops = actual.fallback_ops;
       p->moves = count_moves(c, calls, p->cpu_args, dev, p->fallback_ops);
       if (auto r = compare_outputs(cpu.out, actual.out, calls.check, calls.tol_scale); r.mismatch)
         throw std::runtime_error("device result differs from CPU: " + *r.mismatch);
-      // On MPS the probe is the truth; the static verdict is shown beside it.
-      if (dev.is_mps())
-        label = verdict_fields(c.target->op, runtime_verdict(p->fallback_ops), &verdict);
-      else
-        label = verdict_fields(c.target->op, verdict);
     }
+    // On MPS (not emulating) the probe is the truth; the static verdict is shown beside it.
+    label::Fields label = dev.is_mps() && !c.ctx->emulating()
+                              ? verdict_fields(c.target->op, runtime_verdict(p->fallback_ops), &*verdict)
+                              : verdict_fields(c.target->op, *verdict);
     label.insert(label.begin(), {label::kFallbackOps, join(p->fallback_ops, ",")});
     label.emplace_back(label::kEmulatedOps, join(p->emulate, ","));
     label.emplace_back(label::kMaxAbsDiff, max_abs_diff);
@@ -199,15 +196,13 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
     p->cpu_args.clear();
     p->dev_args.clear();
     p->error = one_line(torch_message(e), 400);
-    // Failed before the CPU call: the static view alone (a composite's is then unknown).
-    if (p->label.empty())
-      p->label = label::format(
-          verdict_fields(c.target->op, verdict_book(c).judge(c.target->op, dtype_name(c.dtype), nullptr)));
+    // A failed case still says its verdict; failed before the CPU call, the static view alone
+    // (a composite's is then unknown).
+    if (!verdict) verdict = verdict_book(c).judge(c.target->op, dtype_name(c.dtype), nullptr);
+    p->label = label::format(verdict_fields(c.target->op, *verdict));
     // PYTORCH_ENABLE_MPS_FALLBACK=0: MPS raised for an op without a kernel, itself the detection.
-    if (const auto v = host::not_implemented_verdict(p->error); v && c.ctx->device.is_mps()) {
-      const auto static_view = verdict_book(c).judge(c.target->op, dtype_name(c.dtype), nullptr);
-      p->label = label::format(verdict_fields(c.target->op, *v, &static_view));
-    }
+    if (const auto v = host::not_implemented_verdict(p->error); v && dev.is_mps())
+      p->label = label::format(verdict_fields(c.target->op, *v, &*verdict));
   }
   return p;
 }
