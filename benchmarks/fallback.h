@@ -1,5 +1,7 @@
 // Detecting a CPU fallback at run time, emulating one on a device that has the kernel, and
-// classifying an op from its computed dispatch table.
+// classifying an op from its computed dispatch table: three APIs, defined by three sources
+// (fallback_observe.cpp, fallback_emulate.cpp, fallback_classify.cpp; what the first two
+// share is in fallback_internal.h). Each section below names its source.
 //
 // Note [Fallback probe and TORCH_WARN_ONCE]
 // at::native::cpu_fallback moves every tensor argument to the CPU with at::_to_cpu, a
@@ -26,6 +28,9 @@
 #include <vector>
 
 namespace mpsfb {
+
+// ---- Observe (fallback_observe.cpp): which ops fall back, seen through RecordFunction and the
+// MPS fallback warning; in timeline mode, how long each took.
 
 // Timeline mode (ObserverOptions::timeline): one op that fell back, on the observing thread.
 struct FallbackSpan {
@@ -96,6 +101,25 @@ class FallbackObserver {
   std::unique_ptr<WarningCapture> warnings_;
 };
 
+// Extracts 'aten::x' from the MPS fallback warning; empty if the text is not one.
+std::string op_from_fallback_warning(const std::string& message);
+
+// ---- Emulate (fallback_emulate.cpp): ops routed through at::native::cpu_fallback on a device
+// that has their kernels; those fallbacks timed and their copies counted.
+
+// While alive, the listed ops run through at::native::cpu_fallback on `key` (CUDA or MPS),
+// exactly as MPS runs an op it lacks. Leaving the scope restores the native kernels.
+class EmulationScope {
+ public:
+  EmulationScope(const std::vector<std::string>& ops, c10::DispatchKey key);
+  ~EmulationScope();
+  EmulationScope(const EmulationScope&) = delete;
+  EmulationScope& operator=(const EmulationScope&) = delete;
+
+ private:
+  std::vector<std::unique_ptr<torch::Library>> libs_;
+};
+
 // Times, on the thread that makes it, the fallbacks that EmulationScope kernels run while it
 // is alive, without RecordFunction: the ops that do not fall back pay nothing. It sees only
 // ops routed through EmulationScope (emulation on CUDA, or the ops a FallbackObserver found
@@ -118,22 +142,6 @@ class FallbackTimer {
  private:
   std::function<void()> drain_;
   std::unique_ptr<detail::ObserverTimeline> timeline_;
-};
-
-// Extracts 'aten::x' from the MPS fallback warning; empty if the text is not one.
-std::string op_from_fallback_warning(const std::string& message);
-
-// While alive, the listed ops run through at::native::cpu_fallback on `key` (CUDA or MPS),
-// exactly as MPS runs an op it lacks. Leaving the scope restores the native kernels.
-class EmulationScope {
- public:
-  EmulationScope(const std::vector<std::string>& ops, c10::DispatchKey key);
-  ~EmulationScope();
-  EmulationScope(const EmulationScope&) = delete;
-  EmulationScope& operator=(const EmulationScope&) = delete;
-
- private:
-  std::vector<std::unique_ptr<torch::Library>> libs_;
 };
 
 // While alive, counts on this thread the tensors that the fallbacks EmulationScope routes move:
@@ -159,6 +167,8 @@ class CountMoves {
 // only MPS implements; this registers a generic one for `key` for the life of the process,
 // if the key has none.
 void ensure_copy_from_and_resize(c10::DispatchKey key);
+
+// ---- Classify (fallback_classify.cpp).
 
 // What the computed dispatch table says an op does on a backend.
 enum class DispatchEntry {
