@@ -24,12 +24,16 @@ const char* cli_usage() {
          "                          relative half-width of its 95% confidence interval (cpu_noise, ...)\n"
          "  --min_samples=10        ... and at least this many samples\n"
          "  --max_samples=10000     ... stopping here, stable or not\n"
-         "  --max_time_s=0.5        ... or after this many seconds of sampling (wall time, every side)\n"
+         "  --max_time_s=0.5        ... or after this many seconds of sampling (wall time, every side,\n"
+         "                          shared by the case's visits: on a device 3, --benchmark_repetitions)\n"
          "                          an explicit --benchmark_min_time=X comes first: X s of the timed side\n"
          "  --copy-model=FILE       floor_us from this copy model (YAML, e.g. ops/copy_model.apple-m-series.yaml)\n"
          "                          instead of the one measured at start\n"
          "  --host_allocator=steady|default  steady (default): glibc keeps freed memory for reuse, so CPU\n"
          "                          times do not depend on the process's history; default: as it comes\n"
+         "  --cpu_sample=steady|after-device  on a device, steady (default): one untimed CPU call before\n"
+         "                          each timed one, so cpu_us is the op's steady state in a loop;\n"
+         "                          after-device: the timed CPU call directly follows the device sample\n"
          "  plus every --benchmark_* flag of Google Benchmark (--benchmark_filter=op:aten::roll/...)\n";
 }
 
@@ -123,6 +127,11 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       if (value != "steady" && value != "default")
         throw std::invalid_argument("--host_allocator=" + value + ": expected steady or default");
       o.host_allocator = value;
+    } else if (key == "--cpu_sample") {
+      need_value();
+      if (value != "steady" && value != "after-device")
+        throw std::invalid_argument("--cpu_sample=" + value + ": expected steady or after-device");
+      o.cpu_sample = value;
     } else {
       throw std::invalid_argument("unknown flag '" + arg + "' (see --help)");
     }

@@ -24,9 +24,10 @@ struct CliOptions {
   double noise_target = 0.02;   // stop once each side's median is this stable (relative CI half-width)
   int64_t min_samples = 10;     // ... and at least this many interleaved samples were taken
   int64_t max_samples = 10000;  // stop here, stable or not
-  double max_time_s = 0.5;      // ... or after this much sampling time per case
+  double max_time_s = 0.5;      // ... or after this much sampling time per case (all its visits)
   std::string copy_model;       // --copy-model=FILE (YAML); empty: measured at start
   std::string host_allocator = "steady";  // steady | default (device.h set_host_allocator)
+  std::string cpu_sample = "steady";      // steady | after-device (sampling::CpuSample)
 
   // The budget in bytes: memory_budget_mb << 20, which parse_cli keeps from overflowing.
   int64_t memory_budget_bytes() const;

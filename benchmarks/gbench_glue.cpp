@@ -4,6 +4,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <memory>
@@ -63,10 +64,22 @@ MinTimeFlag explicit_min_time(const std::vector<std::string>& args) {
   return f;  // anything else is Google Benchmark's to reject
 }
 
-BenchmarkArgv::BenchmarkArgv(int argc, char** argv, bool op_suite) {
+BenchmarkArgv::BenchmarkArgv(int argc, char** argv, bool op_suite, int64_t visits) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   min_time_ = explicit_min_time(args);
   storage_.assign(argv, argv + argc);
+  if (const std::string reps = flag_value(args, "benchmark_repetitions"); !reps.empty()) {
+    char* end = nullptr;
+    const long long n = std::strtoll(reps.c_str(), &end, 10);
+    if (*end == '\0' && n > 0) visits_ = n;  // anything else is check_benchmark_flags' or Google Benchmark's to reject
+  } else if (op_suite && visits > 1) {
+    visits_ = visits;
+    storage_.push_back("--benchmark_repetitions=" + std::to_string(visits));
+    if (!mentions_flag(args, "--benchmark_enable_random_interleaving"))
+      storage_.push_back("--benchmark_enable_random_interleaving=true");
+    if (!mentions_flag(args, "--benchmark_display_aggregates_only"))
+      storage_.push_back("--benchmark_display_aggregates_only=true");
+  }
   const bool given = !flag_value(args, "benchmark_min_time").empty();
   if (op_suite && !given) {
 #if defined(MPSFB_GBENCH_MIN_TIME_SUFFIX)
@@ -86,12 +99,14 @@ bool mentions_flag(const std::vector<std::string>& args, const std::string& flag
   return false;
 }
 
-sampling::Rule sampling_rule(const CliOptions& o, const MinTimeFlag& min_time) {
+sampling::Rule sampling_rule(const CliOptions& o, const MinTimeFlag& min_time, int64_t visits) {
   sampling::Rule r;
   r.noise_target = o.noise_target;
   r.min_samples = o.min_samples;
   r.max_samples = o.max_samples;
-  r.max_time_s = o.max_time_s;
+  r.visits = std::max<int64_t>(1, visits);
+  r.max_time_s = o.max_time_s / static_cast<double>(r.visits);
+  r.cpu_sample = o.cpu_sample == "after-device" ? sampling::CpuSample::kAfterDevice : sampling::CpuSample::kSteady;
   if (min_time.seconds) r.min_timed_s = *min_time.seconds;
   if (min_time.iterations) r.fixed = *min_time.iterations;
   return r;
@@ -113,8 +128,11 @@ void add_measurement_context(const RunContext& ctx, const std::string& host_allo
   benchmark::AddCustomContext(context::kNoiseTarget, num(r.noise_target));
   benchmark::AddCustomContext(context::kMinSamples, std::to_string(r.min_samples));
   benchmark::AddCustomContext(context::kMaxSamples, std::to_string(r.max_samples));
-  benchmark::AddCustomContext(context::kMaxTimeS, num(r.max_time_s));
+  benchmark::AddCustomContext(context::kMaxTimeS, num(r.max_time_s * static_cast<double>(r.visits)));
+  benchmark::AddCustomContext(context::kVisits, std::to_string(r.visits));
   benchmark::AddCustomContext(context::kHostAllocator, host_allocator);
+  benchmark::AddCustomContext(context::kCpuSample,
+                              r.cpu_sample == sampling::CpuSample::kSteady ? "steady" : "after-device");
 }
 
 size_t run_benchmarks(const std::vector<std::string>& args) {

@@ -27,25 +27,35 @@ MinTimeFlag explicit_min_time(const std::vector<std::string>& args);
 // the samples it took as its iterations; Google Benchmark would call it again while the
 // reported time is under its minimum time (0.5 s by default), so for the op suite a minimum of
 // 1 µs is passed unless the user gave one, and then theirs holds (sampling::Rule::min_timed_s).
+//
+// Visits: with `visits` > 1 and no --benchmark_repetitions of the user's, the op suite runs as
+// --benchmark_repetitions=visits --benchmark_enable_random_interleaving=true (and shows only the
+// aggregates), so every case is measured at several moments of the run, in a shuffled order,
+// and its median and noise cover the machine's drift between them (docs/measurement-model.md,
+// "Visits").
 class BenchmarkArgv {
  public:
-  BenchmarkArgv(int argc, char** argv, bool op_suite);
+  BenchmarkArgv(int argc, char** argv, bool op_suite, int64_t visits = 1);
   int& argc() { return argc_; }
   char** argv() { return ptrs_.data(); }
   const MinTimeFlag& min_time() const { return min_time_; }
+  // Repetitions in effect: the user's --benchmark_repetitions, else the visits passed, else 1.
+  int64_t visits() const { return visits_; }
 
  private:
   std::vector<std::string> storage_;
   std::vector<char*> ptrs_;
   int argc_ = 0;
   MinTimeFlag min_time_;
+  int64_t visits_ = 1;
 };
 
 // True when `flag` (--name) is on the command line, with or without a value.
 bool mentions_flag(const std::vector<std::string>& args, const std::string& flag);
 
-// The stopping rule from mps_benchmarks' flags and an explicit --benchmark_min_time.
-sampling::Rule sampling_rule(const CliOptions& o, const MinTimeFlag& min_time);
+// The stopping rule from mps_benchmarks' flags and an explicit --benchmark_min_time; --max_time_s
+// is a case's time in all, shared by its `visits`.
+sampling::Rule sampling_rule(const CliOptions& o, const MinTimeFlag& min_time, int64_t visits);
 
 // The JSON context of the measurement: the copy model (which, its latencies), the stopping
 // rule, the host allocator. Beside suite.cpp's add_context.

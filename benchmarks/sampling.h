@@ -16,14 +16,27 @@
 
 namespace mpsfb::sampling {
 
+// A run on a device measures each case this many times, at moments spread over the run
+// (gbench_glue.h BenchmarkArgv): a busy host's CPU drifts by 10-20% over seconds, which one
+// visit's samples cannot see. A CPU-only run visits once: no penalty to stabilize, and CI's time.
+inline constexpr int64_t kDeviceVisits = 3;
+
 // A case never reports fewer samples than this, whatever the time limit: a median of three.
 inline constexpr int64_t kHardMinSamples = 3;
+
+// What precedes each timed CPU sample on a device (docs/measurement-model.md, "The CPU sample").
+enum class CpuSample {
+  kSteady,       // one untimed CPU call: the op's steady state in a loop (the default)
+  kAfterDevice,  // nothing: the CPU call right after the device's, caches and threads as it left them
+};
 
 struct Rule {
   double noise_target = 0.02;  // stop once every timed side's noise (counters::noise) is at most this
   int64_t min_samples = 10;    // ... and at least this many samples were taken
   int64_t max_samples = 10000;  // stop here even if noisy
-  double max_time_s = 0.5;     // ... or once sampling has taken this long (wall time, all sides), noisy or not
+  double max_time_s = 0.5;     // ... or once sampling has taken this long (wall time, all sides), noisy or not:
+                               // per visit (--max_time_s / visits)
+  int64_t visits = 1;          // how many times the run measures each case (Google Benchmark's repetitions)
   // An explicit --benchmark_min_time=X: samples × median of the timed side must reach X seconds
   // before any other rule may stop (Google Benchmark's own contract for its manual time).
   double min_timed_s = 0;
@@ -34,6 +47,7 @@ struct Rule {
   // Untimed warm-up before the samples: whole interleaved iterations until this much time has
   // passed (at least one).
   double warmup_s = 0.02;
+  CpuSample cpu_sample = CpuSample::kSteady;
 };
 
 enum class Stop { kStable, kMaxSamples, kMaxTime, kFixed };

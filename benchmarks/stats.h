@@ -28,6 +28,17 @@ inline double median(std::vector<double> v) {
   return (lo + hi) / 2;
 }
 
+// The noise of a median over visits (a case measured at several moments of a run, each visit
+// with its own median): half the range of the visits' medians over their median,
+// (max - min) / (2 × median), the between-visit counterpart of counters::noise's half-width.
+// 0 for fewer than two visits.
+inline double visit_spread(const std::vector<double>& medians) {
+  if (medians.size() < 2) return 0;
+  const auto [lo, hi] = std::minmax_element(medians.begin(), medians.end());
+  const double m = median(medians);
+  return m > 0 ? (*hi - *lo) / (2 * m) : 0;
+}
+
 // A distribution-free confidence interval of the median: the order statistics x(r) and x(s)
 // (1-based ranks) with P(x(r) <= median <= x(s)) of about 95%, whatever the distribution.
 // The number of samples below the true median is Binomial(n, 1/2); its normal approximation

@@ -163,6 +163,18 @@ void check_benchmark_flags(const std::vector<char*>& original_argv) {
   }
 }
 
+// Visits per case when the user gives no --benchmark_repetitions (sampling::kDeviceVisits): known
+// before Google Benchmark parses its flags, so from --device alone (a bad value is parse_cli's).
+int64_t default_visits(const std::vector<std::string>& args) {
+  std::string device = "auto";
+  for (const auto& a : args)
+    if (a.rfind("--device=", 0) == 0) device = a.substr(9);
+  if (device == "cpu") return 1;
+  if (device == "cuda" || device == "mps") return sampling::kDeviceVisits;
+  if (device != "auto") return 1;
+  return select_device("auto").is_cpu() ? 1 : sampling::kDeviceVisits;
+}
+
 }  // namespace
 
 OpChecker make_op_checker() {
@@ -253,7 +265,7 @@ int run_main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
       if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") std::cout << cli_usage() << "\n";
     const std::vector<std::string> args(argv + 1, argv + argc);
-    BenchmarkArgv gb(argc, argv, /*op_suite=*/!mentions_flag(args, "--workload"));
+    BenchmarkArgv gb(argc, argv, /*op_suite=*/!mentions_flag(args, "--workload"), default_visits(args));
     argc = gb.argc();
     argv = gb.argv();
     benchmark::Initialize(&argc, argv);
@@ -270,7 +282,7 @@ int run_main(int argc, char** argv) {
     ctx.fallback = o.fallback == "emulate" ? FallbackMode::kEmulate : FallbackMode::kAuto;
     ctx.mps_build = has_mps_backend();
     ctx.emulate_all = o.emulate == "all";
-    ctx.sampling = sampling_rule(o, gb.min_time());
+    ctx.sampling = sampling_rule(o, gb.min_time(), gb.visits());
     if (!o.copy_model.empty()) ctx.copy = load_copy_model(o.copy_model);  // a bad file stops here
     if (ctx.fallback == FallbackMode::kEmulate && ctx.device.is_cpu() && !o.list_verdicts)
       throw std::invalid_argument("--fallback=emulate needs a device (cuda or mps); the selected device is cpu");

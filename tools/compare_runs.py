@@ -2,16 +2,20 @@
 """Reproducibility of two runs of the same suite (e.g. two back-to-back seed runs on one machine):
 
   - |Δpenalty| / penalty over the cases that ran in both: median and p90 (also cpu_us and dev_us);
-  - whether the top 10 of the report's Top pain ranking is the same (needs mpsfb_report);
-  - every case whose penalty moved more than --threshold, and whether either run flagged it noisy
-    (a side's noise above 5%, the report's rule: contract/result.h kNoisyAbove).
+  - whether the top 10 of the report's Top pain ranking is the same;
+  - every case whose penalty moved more than --threshold, and whether either run flagged it noisy.
 
-  python tools/compare_runs.py A.json B.json [--report-bin build/dev/mpsfb_report] [--targets ops/targets.seed.yaml]
+Each run's cases are what mpsfb_report makes of it (its cases.csv): one value per case however
+many visits (repetitions) the run made, and the report's own noisy flag (a side's noise, the
+visits' spread included, above contract/result.h kNoisyAbove), so no rule is written twice.
+
+  python tools/compare_runs.py A.json B.json --report-bin build/dev/mpsfb_report [--targets ops/targets.seed.yaml]
                                [--threshold 0.10] [--out FILE]
 
-Markdown on stdout. Exit status 0 whatever the numbers say; 1 on unreadable input.
+Markdown on stdout. Exit status 0 whatever the numbers say; 1 on unreadable input or a failed report.
 """
 import argparse
+import csv
 import json
 import math
 import os
@@ -20,32 +24,46 @@ import subprocess
 import sys
 import tempfile
 
-NOISY_ABOVE = 0.05  # contract/result.h counters::kNoisyAbove
 NOISE_KEYS = ("cpu_noise", "dev_noise", "native_noise")
+NUMBERS = ("cpu_us", "dev_us", "native_us", "penalty") + NOISE_KEYS
+CONTEXT_KEYS = ("device_name", "torch_version", "fallback_mode", "visits", "noise_target", "max_time_s",
+                "host_allocator", "cpu_sample", "copy_model")
 
 
-def load(path):
+def context(path):
     try:
         with open(path, encoding="utf-8") as f:
-            doc = json.load(f)  # reads Google Benchmark's bare NaN
+            return json.load(f).get("context", {})  # reads Google Benchmark's bare NaN
     except (OSError, json.JSONDecodeError) as e:
         sys.exit(f"compare_runs.py: {path}: {e}")
-    cases = {}
-    for row in doc.get("benchmarks", []):
-        name = row.get("name", "")
-        if not name.startswith("op:") or row.get("run_type") == "aggregate" or row.get("error_occurred"):
-            continue
-        cases[name.replace("/manual_time", "")] = row
-    return doc.get("context", {}), cases
 
 
-def positive(row, key):
-    v = row.get(key)
-    return v if isinstance(v, (int, float)) and math.isfinite(v) and v > 0 else None
-
-
-def noisy(row):
-    return any(isinstance(row.get(k), (int, float)) and row[k] > NOISY_ABOVE for k in NOISE_KEYS)
+def report(report_bin, run, targets):
+    """mpsfb_report over one run: its cases (name -> numbers, noisy) and its Top pain ops in rank order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [report_bin, f"--results-dir={tmp}/results", f"--summary={tmp}/summary.md",
+               f"--cases-csv={tmp}/cases.csv", run]
+        if targets:
+            cmd.insert(1, f"--targets={targets}")
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True)
+        except OSError as e:
+            sys.exit(f"compare_runs.py: {report_bin}: {e}")
+        if r.returncode != 0:
+            sys.exit(f"compare_runs.py: {report_bin} failed on {run}: {r.stderr.strip()}")
+        with open(f"{tmp}/summary.md", encoding="utf-8") as f:
+            text = f.read()
+        cases = {}
+        with open(f"{tmp}/cases.csv", encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                if row["status"] != "ok":
+                    continue
+                name = f"op:{row['op']}/shape:{row['shape']}/dtype:{row['dtype']}/device:{row['device']}"
+                case = {k: float(row[k]) for k in NUMBERS if row.get(k)}
+                case["noisy"] = row.get("noisy") == "yes"
+                cases[name] = case
+    section = text.split("## Top pain", 1)[1].split("\n## ", 1)[0] if "## Top pain" in text else ""
+    return cases, [m.group(1) for m in re.finditer(r"^\| \d+ \| `([^`]+)` \|", section, re.MULTILINE)]
 
 
 def quantile(sorted_values, q):
@@ -58,6 +76,11 @@ def quantile(sorted_values, q):
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
+def positive(case, key):
+    v = case.get(key)
+    return v if v is not None and math.isfinite(v) and v > 0 else None
+
+
 def rel_changes(a, b, key):
     out = []
     for name in sorted(set(a) & set(b)):
@@ -65,21 +88,6 @@ def rel_changes(a, b, key):
         if x and y:
             out.append((abs(y - x) / x, name, x, y))
     return out
-
-
-def top_pain(report_bin, run, targets):
-    """The ops of the Top pain table, in rank order, from mpsfb_report's summary."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [report_bin, f"--results-dir={tmp}/results", f"--summary={tmp}/summary.md", run]
-        if targets:
-            cmd.insert(1, f"--targets={targets}")
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"{report_bin} failed on {run}: {r.stderr.strip()}")
-        with open(f"{tmp}/summary.md", encoding="utf-8") as f:
-            text = f.read()
-    section = text.split("## Top pain", 1)[1].split("\n## ", 1)[0]
-    return [m.group(1) for m in re.finditer(r"^\| \d+ \| `([^`]+)` \|", section, re.MULTILINE)]
 
 
 def fmt(x, digits=1):
@@ -90,17 +98,17 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("a", help="first run's JSON (--benchmark_out)")
     p.add_argument("b", help="second run's JSON")
-    p.add_argument("--report-bin", help="mpsfb_report, for the Top pain ranking")
+    p.add_argument("--report-bin", required=True, help="mpsfb_report: the cases and the Top pain ranking of each run")
     p.add_argument("--targets", help="targets file for demand (default: the one named in each run)")
     p.add_argument("--threshold", type=float, default=0.10, help="list cases whose penalty moved more (0.10)")
     p.add_argument("--out", help="also write the Markdown here")
     args = p.parse_args(argv)
 
-    ctx_a, a = load(args.a)
-    ctx_b, b = load(args.b)
+    ctx_a, ctx_b = context(args.a), context(args.b)
+    a, top_a = report(args.report_bin, args.a, args.targets)
+    b, top_b = report(args.report_bin, args.b, args.targets)
     lines = [f"# {os.path.basename(args.a)} vs {os.path.basename(args.b)}", ""]
-    for key in ("device_name", "torch_version", "fallback_mode", "noise_target", "max_time_s", "host_allocator",
-                "copy_model"):
+    for key in CONTEXT_KEYS:
         va, vb = ctx_a.get(key, "—"), ctx_b.get(key, "—")
         lines.append(f"- {key}: {va}" + ("" if va == vb else f" | {vb}"))
     common = set(a) & set(b)
@@ -111,38 +119,32 @@ def main(argv=None):
         ch = sorted(c[0] for c in rel_changes(a, b, key))
         if ch:
             lines.append(f"| {key} | {len(ch)} | {fmt(quantile(ch, 0.5))} | {fmt(quantile(ch, 0.9))} | {fmt(ch[-1])} |")
-    noisy_a = sum(1 for n in common if noisy(a[n]))
-    noisy_b = sum(1 for n in common if noisy(b[n]))
-    lines += ["", f"Flagged noisy (a side above {NOISY_ABOVE:.0%}): {noisy_a} in A, {noisy_b} in B."]
+    noisy_a = sum(1 for n in common if a[n]["noisy"])
+    noisy_b = sum(1 for n in common if b[n]["noisy"])
+    lines += ["", f"Flagged noisy by the report: {noisy_a} in A, {noisy_b} in B."]
 
-    if args.report_bin:
-        try:
-            ta, tb = top_pain(args.report_bin, args.a, args.targets), top_pain(args.report_bin, args.b, args.targets)
-            same_order = ta[:10] == tb[:10]
-            same_set = set(ta[:10]) == set(tb[:10])
-            verdict = "identical" if same_order else "same ops, other order" if same_set else "different"
-            lines += ["", f"Top-10 pain: {verdict} ({len(ta)} and {len(tb)} ops ranked; the ranking needs a device run)."]
-            if not same_order:
-                lines += ["", "| rank | A | B |", "| ---: | --- | --- |"]
-                lines += [f"| {i + 1} | `{x}` | `{y}` |" for i, (x, y) in enumerate(zip(ta[:10], tb[:10]))]
-        except (OSError, RuntimeError, IndexError) as e:
-            lines += ["", f"Top-10 pain: not compared ({e})."]
-    else:
-        lines += ["", "Top-10 pain: not compared (pass --report-bin=.../mpsfb_report)."]
+    same_order = top_a[:10] == top_b[:10]
+    same_set = set(top_a[:10]) == set(top_b[:10])
+    verdict = "identical" if same_order else "same ops, other order" if same_set else "different"
+    lines += ["", f"Top-10 pain: {verdict} ({len(top_a)} and {len(top_b)} ops ranked; the ranking needs a device run)."]
+    if not same_order:
+        lines += ["", "| rank | A | B |", "| ---: | --- | --- |"]
+        lines += [f"| {i + 1} | `{x}` | `{y}` |" for i, (x, y) in enumerate(zip(top_a[:10], top_b[:10]))]
 
     moved = sorted((c for c in rel_changes(a, b, "penalty") if c[0] > args.threshold), reverse=True)
-    flagged = sum(1 for _, n, _, _ in moved if noisy(a[n]) or noisy(b[n]))
+    flagged = sum(1 for _, n, _, _ in moved if a[n]["noisy"] or b[n]["noisy"])
     lines += ["", f"## Cases whose penalty moved more than {args.threshold:.0%}: {len(moved)} "
               f"({flagged} flagged noisy by A or B)", ""]
     if moved:
         lines += ["| case | penalty A | penalty B | Δ | cpu_us A → B | dev_us A → B | noisy A | noisy B | max noise A / B |",
                   "| --- | ---: | ---: | ---: | --- | --- | --- | --- | --- |"]
+        worst = lambda r: max(r.get(k, 0) for k in NOISE_KEYS)
+        yes = lambda r: "yes" if r["noisy"] else "no"
         for d, name, x, y in moved:
             ra, rb = a[name], b[name]
-            worst = lambda r: max((r.get(k) or 0) for k in NOISE_KEYS)
             lines.append(f"| `{name}` | {x:.3g} | {y:.3g} | {fmt(d)} | {ra.get('cpu_us', 0):.4g} → {rb.get('cpu_us', 0):.4g} "
-                         f"| {ra.get('dev_us', 0):.4g} → {rb.get('dev_us', 0):.4g} | {'yes' if noisy(ra) else 'no'} "
-                         f"| {'yes' if noisy(rb) else 'no'} | {fmt(worst(ra))} / {fmt(worst(rb))} |")
+                         f"| {ra.get('dev_us', 0):.4g} → {rb.get('dev_us', 0):.4g} | {yes(ra)} | {yes(rb)} "
+                         f"| {fmt(worst(ra))} / {fmt(worst(rb))} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

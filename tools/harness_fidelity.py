@@ -18,6 +18,7 @@ import argparse
 import ctypes
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,11 @@ try:
 except ImportError:  # the CMake target is off then; a direct run says why
     torch = None
 
+# The suite and Timer take turns, ROUNDS times, and each side's figure is its median over the
+# rounds: a busy host drifts by 10-20% over tens of seconds, and one suite run followed by one
+# Timer pass would compare two moments, not two timing loops.
+ROUNDS = 3
+TIMER_S = 1.0  # Timer's blocked_autorange min_run_time, in all, per case and side
 TOLERANCE = 0.10  # |ratio - 1| above this, on a case of at least MIN_US, is marked
 MIN_US = 20.0
 
@@ -97,7 +103,10 @@ def suite_rows(binary, device, extra):
         subprocess.run(cmd + extra, check=True, stdout=subprocess.DEVNULL)
         with open(out) as f:
             doc = json.load(f)
-    rows = {r["name"].split("/device:")[0]: r for r in doc["benchmarks"] if r.get("run_type") != "aggregate"}
+    rows = {}  # a case measured in several visits (repetitions) has a row per visit
+    for r in doc["benchmarks"]:
+        if r.get("run_type") != "aggregate":
+            rows.setdefault(r["name"].split("/device:")[0], []).append(r)
     return rows, doc["context"]
 
 
@@ -110,7 +119,8 @@ def timer_us(entry, shape, device, sync_each=False):
     stmt = entry["stmt"]
     if sync_each:
         stmt += "; torch.cuda.synchronize()" if device == "cuda" else "; torch.mps.synchronize()"
-    m = tb.Timer(stmt=stmt, globals=env, num_threads=torch.get_num_threads()).blocked_autorange(min_run_time=1.0)
+    m = tb.Timer(stmt=stmt, globals=env, num_threads=torch.get_num_threads()).blocked_autorange(
+        min_run_time=TIMER_S / ROUNDS)
     return m.median * 1e6, m.iqr / m.median
 
 
@@ -152,14 +162,29 @@ def main():
     if not os.access(a.binary, os.X_OK):
         sys.exit(f"harness_fidelity.py: {a.binary}: not an executable (build mps_benchmarks first)")
 
-    rows, context = suite_rows(a.binary, a.device, a.suite_args)
-    allocator = match_host_allocator(context)
+    # rounds[k]: the suite's rows and Timer's figures of round k.
+    suite_runs, timer_runs, context = [], [], {}
+    for _ in range(ROUNDS):
+        rows, context = suite_rows(a.binary, a.device, a.suite_args)
+        allocator = match_host_allocator(context)
+        suite_runs.append(rows)
+        timed = {}
+        for entry in OPS:
+            for shape in entry["shapes"]:
+                key = (entry["op"], shape_str(shape))
+                timed[key, "cpu"] = timer_us(entry, shape, "cpu")
+                if a.device != "cpu":
+                    timed[key, "plain"] = timer_us(entry, shape, a.device)
+                    timed[key, "synced"] = timer_us(entry, shape, a.device, sync_each=True)
+        timer_runs.append(timed)
     lines = [f"torch {torch.__version__}, device {a.device}"
              + (f" ({torch.cuda.get_device_name(0)})" if a.device == "cuda" else "")
-             + f", {torch.get_num_threads()} CPU threads. mps_benchmarks at its defaults (noise_target "
-             f"{context.get('noise_target', '?')}, max_time_s {context.get('max_time_s', '?')}); Timer: "
-             f"blocked_autorange(min_run_time=1.0) median, host allocator {allocator}. ⚠: off by more than "
-             f"{TOLERANCE:.0%} on a case of at least {MIN_US:g} µs.",
+             + f", {torch.get_num_threads()} CPU threads. {ROUNDS} rounds, each one mps_benchmarks run at its "
+             f"defaults (visits {context.get('visits', '1')}, noise_target {context.get('noise_target', '?')}, "
+             f"max_time_s {context.get('max_time_s', '?')}, cpu_sample {context.get('cpu_sample', '?')}) then Timer "
+             f"(blocked_autorange(min_run_time={TIMER_S / ROUNDS:.2g})); each figure is the median over the rounds "
+             f"(mps_benchmarks: over every visit of every round), its noise the median of theirs. Timer's host "
+             f"allocator: {allocator}. ⚠: off by more than {TOLERANCE:.0%} on a case of at least {MIN_US:g} µs.",
              "",
              "| op | kind | shape | side | mps_benchmarks µs (noise) | Timer µs (IQR/median) | ratio "
              "| Timer, sync per call µs | ratio |",
@@ -168,23 +193,29 @@ def main():
     for entry in OPS:
         for shape in entry["shapes"]:
             name = f"op:{entry['op']}/shape:{shape_str(shape)}/dtype:f32"
-            r = rows.get(name)
+            key = (entry["op"], shape_str(shape))
+            rs = [r for run in suite_runs for r in run.get(name, [])]
             head = f"| `{entry['op']}` | {entry['kind']} | {shape_str(shape)}"
-            if r is None or r.get("error_occurred"):
-                why = (r or {}).get("error_message", "no row")
+            failed = [r for r in rs if r.get("error_occurred")]
+            if not rs or failed:
+                why = failed[0].get("error_message", "no row") if failed else "no row"
                 lines.append(f"{head} | - | error: {why[:80]} | - | - | - | - |")
                 continue
-            ref, iqr = timer_us(entry, shape, "cpu")
-            cell, x = ratio_cell(r["cpu_us"], ref)
-            ratios.append(("cpu", x, max(r["cpu_us"], ref)))
-            lines.append(f"{head} | cpu | {r['cpu_us']:.2f} ({pct(r.get('cpu_noise', 0))}) | {ref:.2f} ({pct(iqr)}) "
+            ours_of = lambda k: statistics.median(r.get(k, 0) for r in rs)
+            timer_of = lambda side: tuple(statistics.median(t[key, side][i] for t in timer_runs) for i in (0, 1))
+            ref, iqr = timer_of("cpu")
+            cpu_us = ours_of("cpu_us")
+            cell, x = ratio_cell(cpu_us, ref)
+            ratios.append(("cpu", x, max(cpu_us, ref)))
+            lines.append(f"{head} | cpu | {cpu_us:.2f} ({pct(ours_of('cpu_noise'))}) | {ref:.2f} ({pct(iqr)}) "
                          f"| {cell} | - | - |")
             if a.device == "cpu":
                 continue
             # native_us when the case was emulated; a case that ran natively times the native kernel as dev_us.
-            ours, noise = (r["native_us"], r["native_noise"]) if r.get("native_us", 0) > 0 else (r["dev_us"], r["dev_noise"])
-            plain, plain_iqr = timer_us(entry, shape, a.device)
-            synced, synced_iqr = timer_us(entry, shape, a.device, sync_each=True)
+            side = "native" if ours_of("native_us") > 0 else "dev"
+            ours, noise = ours_of(f"{side}_us"), ours_of(f"{side}_noise")
+            plain, plain_iqr = timer_of("plain")
+            synced, synced_iqr = timer_of("synced")
             plain_cell, _ = ratio_cell(ours, plain)
             cell, x = ratio_cell(ours, synced)
             ratios.append(("native", x, max(ours, synced)))

@@ -28,6 +28,14 @@ inline constexpr const char* kBytes = "bytes";           // bytes of tensor inpu
 inline constexpr const char* kCpuNoise = "cpu_noise";
 inline constexpr const char* kDevNoise = "dev_noise";
 inline constexpr const char* kNativeNoise = "native_noise";
+// The time counter whose median each noise counter describes. A case measured in several
+// visits (repetitions) is as noisy as the larger of its visits' noise and the spread of the
+// visits' medians (stats.h visit_spread): mpsfb_report combines them.
+inline const std::vector<std::pair<const char*, const char*>>& noise_sides() {
+  static const std::vector<std::pair<const char*, const char*>> kSides = {
+      {kCpuNoise, kCpuUs}, {kDevNoise, kDevUs}, {kNativeNoise, kNativeUs}};
+  return kSides;
+}
 inline constexpr const char* kSamples = "samples";  // interleaved samples taken (each: one call per side)
 // Tensors one call's fallback moved to the CPU (its inputs) and back to the device (outputs and
 // mutated arguments), and their bytes, both ways: counted in the probe, the floor's terms.
@@ -151,6 +159,8 @@ inline constexpr const char* kMinSamples = "min_samples";
 inline constexpr const char* kMaxSamples = "max_samples";
 inline constexpr const char* kMaxTimeS = "max_time_s";
 inline constexpr const char* kHostAllocator = "host_allocator";  // how host memory was set up for the run
+inline constexpr const char* kVisits = "visits";  // times each case was measured (repetitions), in a shuffled order
+inline constexpr const char* kCpuSample = "cpu_sample";  // steady | after-device: what precedes a timed CPU call
 inline constexpr const char* kWorkload = "workload";
 inline constexpr const char* kWorkloadInput = "workload_input";  // --input of a TorchScript workload
 inline constexpr const char* kEmulatedOps = "emulated_ops";      // workload: the targets' ops it emulated

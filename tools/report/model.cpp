@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include "stats.h"
 #include "text.h"
 
 #include <algorithm>
@@ -55,11 +56,8 @@ Chosen choose(const std::vector<const Row*>& rows) {
       ok.push_back(r);
     }
   }
-  if (median_row) {
-    c.counters = median_row->counters;
-    c.label = !median_row->label.empty() || ok.empty() ? median_row->label : ok.front()->label;
-    return c;
-  }
+  // The visits' own rows first (repetitions): their medians' spread is part of the case's noise,
+  // which Google Benchmark's aggregate rows lose.
   if (!ok.empty()) {
     std::map<std::string, std::vector<double>> values;
     for (const Row* r : ok)
@@ -68,7 +66,26 @@ Chosen choose(const std::vector<const Row*>& rows) {
       const auto m = median(v);
       c.counters[k] = m ? *m : v.front();  // all NaN: keep NaN
     }
+    if (ok.size() > 1) {
+      for (const auto& [noise, side] : counters::noise_sides()) {
+        std::vector<double> medians;
+        for (const Row* r : ok)
+          if (const auto t = lookup(r->counters, side); t && *t > 0) medians.push_back(*t);
+        if (medians.size() > 1 && c.counters.count(noise))
+          c.counters[noise] = std::max(c.counters[noise], visit_spread(medians));
+      }
+      if (const auto it = values.find(counters::kSamples); it != values.end()) {
+        double total = 0;
+        for (double n : it->second) total += n;
+        c.counters[counters::kSamples] = total;  // every visit's
+      }
+    }
     c.label = ok.front()->label;
+    return c;
+  }
+  if (median_row) {
+    c.counters = median_row->counters;
+    c.label = median_row->label;
     return c;
   }
   if (!failed.empty()) {
