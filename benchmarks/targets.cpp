@@ -454,9 +454,16 @@ class Decoder {
     }
     check_keys(n, {"votes", "users", "thumbs_up", "first_request", "last_request", "issues", "links", "use_cases"},
                "demand");
-    auto count = [&](const char* key, int64_t& out) {
-      if (auto v = n[key]) {
-        if (auto i = scalar<int64_t>(v, std::string("demand.") + key, "a non-negative integer")) out = *i;
+    auto count = [&](const char* key, std::optional<int64_t>& out) {
+      const auto v = n[key];
+      if (!v) return;
+      const std::string what = std::string("demand.") + key;
+      constexpr const char* kCount = "a non-negative integer";
+      if (auto i = scalar<int64_t>(v, what, kCount)) {
+        if (*i >= 0)
+          out = *i;
+        else
+          problem(v, what + " is negative", kCount);
       }
     };
     count("votes", d.votes);
@@ -496,10 +503,11 @@ class Decoder {
       problem(n, "ops entry is not a map", "- op: aten::name[.overload] with shapes, dtypes");
       return std::nullopt;
     }
-    check_keys(n,
-               {"op", "shapes", "dtypes", "args", "emulate", "check", "tol_scale", "needs_fixture", "requires", "note",
-                "demand", "mps_verdict"},
-               "ops entry");
+    if (!options_.demand_only)
+      check_keys(n,
+                 {"op", "shapes", "dtypes", "args", "emulate", "check", "tol_scale", "needs_fixture", "requires",
+                  "note", "demand", "mps_verdict"},
+                 "ops entry");
     OpTarget t;
     t.mark = mark(n);
     if (auto name = n["op"]) {
@@ -516,6 +524,8 @@ class Decoder {
     } else {
       problem(n, "ops entry has no 'op'", "op: aten::name[.overload]");
     }
+    if (auto v = n["demand"]) t.demand = demand(v);
+    if (options_.demand_only) return t;
     if (auto v = n["needs_fixture"]) t.needs_fixture = scalar<bool>(v, "needs_fixture", "true or false").value_or(false);
     if (auto v = n["requires"]) t.requires_lib = string(v, "requires").value_or("");
     if (auto v = n["note"]) t.note = string(v, "note").value_or("");
@@ -536,7 +546,6 @@ class Decoder {
       else if (f)
         problem(v, "tol_scale must be positive", "a positive number, e.g. 10");
     }
-    if (auto v = n["demand"]) t.demand = demand(v);
     if (auto v = n["mps_verdict"]) t.recorded_verdict = recorded_verdict(v);
 
     const YAML::Node dtypes = n["dtypes"];
@@ -651,7 +660,7 @@ void decode(const YAML::Node& root, const std::string& path, const LoadOptions& 
   if (!root.IsMap()) {
     throw TargetsError({path + ":1:1: the file is not a YAML map (expected: version: 1 and ops: [...])"});
   }
-  dec.check_keys(root, {"version", "generated", "ops"}, "the top level");
+  if (!options.demand_only) dec.check_keys(root, {"version", "generated", "ops"}, "the top level");
   if (auto v = root["version"]) {
     auto ver = dec.scalar<int>(v, "version", "1");
     if (ver && *ver != 1) dec.problem(v, "unsupported version " + std::to_string(*ver), "1");

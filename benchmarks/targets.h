@@ -47,7 +47,7 @@ struct ArgSpec {
 };
 
 struct Demand {
-  int64_t votes = 0, users = 0, thumbs_up = 0;
+  std::optional<int64_t> votes, users, thumbs_up;  // absent: not counted, which is not 0
   std::string first_request, last_request;
   std::vector<int64_t> issues;
   std::vector<std::string> links;  // requesting comments, newest first
@@ -95,6 +95,10 @@ class TargetsError : public std::runtime_error {
 struct LoadOptions {
   // A case whose `self` tensor would exceed this many bytes is rejected at load time.
   int64_t memory_budget_bytes = int64_t{4} << 30;
+  // For a reader of demand only (mpsfb_report): each entry's op and demand are decoded and
+  // checked as for a run; every other key, known or not, is left unread, and an entry needs no
+  // shapes or dtypes.
+  bool demand_only = false;
 };
 
 // Checks one decoded entry against things the loader cannot know (the dispatcher, the

@@ -1,19 +1,15 @@
-// Demand per op from a targets file (docs/targets-format.md): only op and demand.votes /
-// users / links are read; every other key is tolerated, since the benchmark's own loader
-// is the one that checks them.
+// Demand per op from a targets file (docs/targets-format.md), read by the harness's own decoder
+// (benchmarks/targets.h) in its demand-only mode: op and demand are checked as for a run, every
+// other key is left unread.
 #pragma once
 
+#include "targets.h"
+
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
 namespace mpsfb::report {
-
-struct Demand {
-  std::optional<long long> votes, users;
-  std::vector<std::string> links;  // requesting comments, newest first
-};
 
 struct TargetsDemand {
   std::string path;
@@ -21,7 +17,8 @@ struct TargetsDemand {
   std::map<std::string, Demand> by_op;  // ops without demand: have an empty Demand
 };
 
-// Throws std::runtime_error "path:line:column: what" on a file that cannot be read as targets.
+// Throws std::runtime_error on a file that cannot be read as targets: its one problem
+// "path:line:column: what", or every problem, one a line.
 TargetsDemand read_demand(const std::string& path);
 
 }  // namespace mpsfb::report

@@ -50,7 +50,7 @@ std::string without_overload(const std::string& op) {
 // The demand of a log's op: the targets entries of any of its overloads. Requests for
 // overloads are mostly the same request, so votes are their maximum, links their union.
 struct OpDemand {
-  std::optional<long long> votes;
+  std::optional<int64_t> votes;
   std::vector<std::string> links;
   std::vector<std::string> entries;  // the targets' ops that matched
 };

@@ -124,7 +124,7 @@ Table case_table(const std::vector<const Case*>& cases, bool with_op) {
   return t;
 }
 
-std::optional<double> pain_score(std::optional<long long> votes, std::optional<double> median_overhead_us) {
+std::optional<double> pain_score(std::optional<int64_t> votes, std::optional<double> median_overhead_us) {
   if (!median_overhead_us || std::isnan(*median_overhead_us)) return std::nullopt;
   const double v = static_cast<double>(votes.value_or(0));
   return std::log2(1.0 + v) * std::log2(1.0 + std::max(0.0, *median_overhead_us));
@@ -159,7 +159,7 @@ Cost cost_of(const std::vector<const Case*>& cases) {
 // One op of the summary, before formatting.
 struct OpLine {
   std::string op;
-  std::optional<long long> votes;
+  std::optional<int64_t> votes;
   std::vector<std::string> links;
   FallbackStatus fallback;
   OpVerdict verdict;
@@ -212,7 +212,7 @@ std::string cases_cell(const OpLine& l) {
                                  : std::to_string(l.cost.cases) + " of " + std::to_string(l.total);
 }
 
-std::string votes_cell(const std::optional<long long>& v) { return v ? std::to_string(*v) : "—"; }
+std::string votes_cell(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "—"; }
 
 // How many of the cases behind a line are noisy; "—" when none reports its noise.
 std::string noisy_cell(const Cost& k) { return k.with_noise == 0 ? "—" : std::to_string(k.noisy); }

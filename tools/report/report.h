@@ -5,6 +5,7 @@
 #include "model.h"
 #include "table.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,7 +44,7 @@ bool noisy(const Case& c);
 Table case_table(const std::vector<const Case*>& cases, bool with_op);
 
 // Pain = log2(1 + votes) × log2(1 + max(0, median overhead_us)); absent without a device run.
-std::optional<double> pain_score(std::optional<long long> votes, std::optional<double> median_overhead_us);
+std::optional<double> pain_score(std::optional<int64_t> votes, std::optional<double> median_overhead_us);
 
 struct SummaryOptions {
   const TargetsDemand* demand = nullptr;  // none: votes and links are unknown
