@@ -4,6 +4,7 @@
 #include "text.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace mpsfb::report {
@@ -63,8 +64,10 @@ Chosen choose(const std::vector<const Row*>& rows) {
     for (const Row* r : ok)
       for (const auto& [k, v] : r->counters) values[k].push_back(v);
     for (const auto& [k, v] : values) {
-      const auto m = median(v);
-      c.counters[k] = m ? *m : v.front();  // all NaN: keep NaN
+      std::vector<double> numbers;  // a NaN visit is left out; all NaN: the counter stays NaN
+      for (const double x : v)
+        if (!std::isnan(x)) numbers.push_back(x);
+      c.counters[k] = numbers.empty() ? v.front() : median(numbers);
     }
     if (ok.size() > 1) {
       for (const auto& [noise, side] : counters::noise_sides()) {

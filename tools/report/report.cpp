@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include "op_verdict.h"
+#include "stats.h"
 #include "text.h"
 
 #include <algorithm>
@@ -150,9 +151,9 @@ Cost cost_of(const std::vector<const Case*>& cases) {
       k.penalty_min = k.penalty_min ? std::min(*k.penalty_min, *p) : *p;
       k.penalty_max = k.penalty_max ? std::max(*k.penalty_max, *p) : *p;
     }
-    if (const auto o = c->counter(counters::kOverheadUs)) overheads.push_back(*o);
+    if (const auto o = c->counter(counters::kOverheadUs); o && !std::isnan(*o)) overheads.push_back(*o);
   }
-  k.median_overhead = median(overheads);
+  if (!overheads.empty()) k.median_overhead = median(overheads);  // none that is a number: no median
   return k;
 }
 

@@ -96,12 +96,4 @@ std::string format_change(const std::optional<double>& base, const std::optional
   return (pct > 0 && s != "0" ? "+" : "") + s + "%";
 }
 
-std::optional<double> median(std::vector<double> values) {
-  values.erase(std::remove_if(values.begin(), values.end(), [](double x) { return std::isnan(x); }), values.end());
-  if (values.empty()) return std::nullopt;
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
-}
-
 }  // namespace mpsfb::report

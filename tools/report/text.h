@@ -22,6 +22,4 @@ std::string format_or_dash(const std::optional<double>& v);
 // Signed relative change "+12.3%", "—" when either side is missing or the base is 0.
 std::string format_change(const std::optional<double>& base, const std::optional<double>& now);
 
-std::optional<double> median(std::vector<double> values);
-
 }  // namespace mpsfb::report
