@@ -320,17 +320,19 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
   // One interleaved sample: CPU, then (emulate mode) the native kernel, then the device call,
   // each device call followed by a synchronize before the clock stops. Alternating the sides
   // in one loop makes drift (clocks, thermals, other load) hit them alike.
-  const bool warm_cpu_call = on_device && c.ctx->sampling.cpu_sample == sampling::CpuSample::kSteady;
+  const bool steady_cpu = on_device && c.ctx->sampling.cpu_sample == sampling::CpuSample::kSteady;
+  double last_cpu_us = 0;  // of the previous sample, warm-up included
   auto take_one = [&](sampling::Series& into) {
     // The device call just before left the CPU's caches, pages and threads to the fallback's
     // copies: one untimed call first, so cpu_us is the op's steady state, as a CPU user's loop
     // (and torch.utils.benchmark.Timer) sees it. On --device=cpu the previous sample is that call.
-    if (warm_cpu_call) calls.call(c, p.cpu_args);
+    if (steady_cpu && last_cpu_us < sampling::kSteadyCpuCallBelowUs) calls.call(c, p.cpu_args);
     wake_cpu_threads();
     auto t0 = Clock::now();
     calls.call(c, p.cpu_args);
     auto t1 = Clock::now();
-    into.cpu.push_back(us_between(t0, t1));
+    last_cpu_us = us_between(t0, t1);
+    into.cpu.push_back(last_cpu_us);
     if (!on_device) return;
     if (emulate) {
       // The device idled while the CPU sample ran: one untimed native call first, so the timed

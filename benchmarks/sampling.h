@@ -21,8 +21,16 @@ namespace mpsfb::sampling {
 // visit's samples cannot see. A CPU-only run visits once: no penalty to stabilize, and CI's time.
 inline constexpr int64_t kDeviceVisits = 3;
 
-// A case never reports fewer samples than this, whatever the time limit: a median of three.
+// A case never reports fewer samples than this in all, whatever the time limit: a median of
+// three, over its visits (a case of 1.6 s per call visited three times takes one per visit).
 inline constexpr int64_t kHardMinSamples = 3;
+inline int64_t hard_min_per_visit(int64_t visits) {
+  return (kHardMinSamples + std::max<int64_t>(1, visits) - 1) / std::max<int64_t>(1, visits);
+}
+
+// --cpu_sample=steady warms the CPU call only below this: a call that short pays visibly for
+// waking threads and refilling caches; a longer one would double the case's time for little.
+inline constexpr double kSteadyCpuCallBelowUs = 1000;
 
 // What precedes each timed CPU sample on a device (docs/measurement-model.md, "The CPU sample").
 enum class CpuSample {
@@ -93,7 +101,7 @@ Stop run(const Rule& r, int64_t at_least, Series& s, const std::vector<double>& 
     while (s.size() < n) take_one();
     return Stop::kFixed;
   }
-  const int64_t floor_n = std::max({kHardMinSamples, at_least, int64_t{1}});
+  const int64_t floor_n = std::max({hard_min_per_visit(r.visits), at_least, int64_t{1}});
   int64_t next_check = std::max(r.min_samples, floor_n);
   bool timed_met = r.min_timed_s <= 0;
   for (;;) {

@@ -106,6 +106,17 @@ TEST(AdaptiveStopping, SlowCasesStillTakeThreeSamples) {
   EXPECT_EQ(c.s.size(), sampling::kHardMinSamples);
 }
 
+TEST(AdaptiveStopping, SlowCasesShareTheThreeSamplesAcrossVisits) {
+  // Three in all: one per visit of three, two per visit of two.
+  for (const auto& [visits, per_visit] : {std::pair<int64_t, int64_t>{3, 1}, {2, 2}, {4, 1}}) {
+    FakeCase c{[](int) { return 1e6; }, /*dt=*/2.0};
+    sampling::Rule r;
+    r.visits = visits;
+    EXPECT_EQ(c.run(r), sampling::Stop::kMaxTime);
+    EXPECT_EQ(c.s.size(), per_visit) << visits << " visits";
+  }
+}
+
 TEST(AdaptiveStopping, GoogleBenchmarksIterationCountAndMinTimeComeFirst) {
   sampling::Rule r;
   FakeCase asked{[](int) { return 100.0; }};
