@@ -337,11 +337,12 @@ void noisy_section(std::ostringstream& out, const Model& m) {
     return;
   }
   out << "A side's noise is the relative half-width of the 95% confidence interval of its median: how far a rerun "
-         "could move it. These cases stopped above "
-      << limit << " on some side, at their time or sample limit"
+         "could move it; for a case measured in several visits, the larger of that and half the spread of the "
+         "visits' medians over their median. These cases are above "
+      << limit << " on some side: a visit stopped at its time or sample limit"
       << (target.empty() ? std::string() : " before reaching the run's noise_target of " + target)
-      << "; they stay in the ranking (the `noisy` column counts them) but need a rerun on an idle machine, or a "
-         "longer `--max_time_s`, before anyone acts on them.\n\n"
+      << ", or the machine moved between visits; they stay in the ranking (the `noisy` column counts them) but need "
+         "a rerun on an idle machine, or a longer `--max_time_s`, before anyone acts on them.\n\n"
       << to_markdown(t) << "\n";
 }
 
