@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <cmath>
+#include <initializer_list>
 #include <string>
 
 namespace mpsfb {
@@ -53,26 +54,30 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       if (eq == std::string::npos || value.empty())
         throw std::invalid_argument(key + " needs a value (" + key + "=...)");
     };
+    // A flag with a fixed set of values: the value, or "--key=value: expected a, b or c".
+    auto one_of = [&](std::initializer_list<const char*> allowed) {
+      need_value();
+      std::string expected;
+      size_t i = 0;
+      for (const char* a : allowed) {
+        if (value == a) return value;
+        if (i > 0) expected += i + 1 == allowed.size() ? " or " : ", ";
+        expected += a;
+        ++i;
+      }
+      throw std::invalid_argument(key + "=" + value + ": expected " + expected);
+    };
     if (arg == "--help" || arg == "-h") {
       o.help = true;
     } else if (key == "--targets") {
       need_value();
       o.targets = value;
     } else if (key == "--device") {
-      need_value();
-      if (value != "auto" && value != "mps" && value != "cuda" && value != "cpu")
-        throw std::invalid_argument("--device=" + value + ": expected auto, mps, cuda or cpu");
-      o.device = value;
+      o.device = one_of({"auto", "mps", "cuda", "cpu"});
     } else if (key == "--fallback") {
-      need_value();
-      if (value != "auto" && value != "emulate")
-        throw std::invalid_argument("--fallback=" + value + ": expected auto or emulate");
-      o.fallback = value;
+      o.fallback = one_of({"auto", "emulate"});
     } else if (key == "--emulate") {
-      need_value();
-      if (value != "falls-back" && value != "all")
-        throw std::invalid_argument("--emulate=" + value + ": expected falls-back or all");
-      o.emulate = value;
+      o.emulate = one_of({"falls-back", "all"});
     } else if (key == "--native-functions") {
       need_value();
       o.native_functions = value;
@@ -123,15 +128,9 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       need_value();
       o.copy_model = value;
     } else if (key == "--host_allocator") {
-      need_value();
-      if (value != "steady" && value != "default")
-        throw std::invalid_argument("--host_allocator=" + value + ": expected steady or default");
-      o.host_allocator = value;
+      o.host_allocator = one_of({"steady", "default"});
     } else if (key == "--cpu_sample") {
-      need_value();
-      if (value != "steady" && value != "after-device")
-        throw std::invalid_argument("--cpu_sample=" + value + ": expected steady or after-device");
-      o.cpu_sample = value;
+      o.cpu_sample = one_of({"steady", "after-device"});
     } else {
       throw std::invalid_argument("unknown flag '" + arg + "' (see --help)");
     }
