@@ -123,6 +123,8 @@ TEST(EndToEnd, FlagValuesThatCannotRunAreFlagErrors) {
       {"'--benchmark_filter=['", "--benchmark_filter=[: not a regular expression"},
       {"'--benchmark_filter=-op:(aten'", "--benchmark_filter=-op:(aten: not a regular expression"},
       {"--input=1x3x224x224:f32", "--input=1x3x224x224:f32 needs --workload=PATH.pt"},
+      {"--cpu_sample=warm", "--cpu_sample=warm: expected steady or after-device"},
+      {"--emulate=some", "--emulate=some: expected falls-back or all"},
       {"--memory_budget_mb=9223372036854775807",
        "--memory_budget_mb=9223372036854775807: expected an integer from 1 to 8796093022207 (MiB)"},
   };
