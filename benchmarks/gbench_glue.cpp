@@ -104,9 +104,10 @@ sampling::Rule sampling_rule(const CliOptions& o, const MinTimeFlag& min_time, i
   r.noise_target = o.noise_target;
   r.min_samples = o.min_samples;
   r.max_samples = o.max_samples;
+  r.max_time_s = o.max_time_s;
   r.visits = std::max<int64_t>(1, visits);
-  r.max_time_s = o.max_time_s / static_cast<double>(r.visits);
-  r.cpu_sample = o.cpu_sample == "after-device" ? sampling::CpuSample::kAfterDevice : sampling::CpuSample::kSteady;
+  r.cpu_sample = o.cpu_sample == sampling::to_string(sampling::CpuSample::kAfterDevice) ? sampling::CpuSample::kAfterDevice
+                                                                                      : sampling::CpuSample::kSteady;
   if (min_time.seconds) r.min_timed_s = *min_time.seconds;
   if (min_time.iterations) r.fixed = *min_time.iterations;
   return r;
@@ -128,11 +129,10 @@ void add_measurement_context(const RunContext& ctx, const std::string& host_allo
   benchmark::AddCustomContext(context::kNoiseTarget, num(r.noise_target));
   benchmark::AddCustomContext(context::kMinSamples, std::to_string(r.min_samples));
   benchmark::AddCustomContext(context::kMaxSamples, std::to_string(r.max_samples));
-  benchmark::AddCustomContext(context::kMaxTimeS, num(r.max_time_s * static_cast<double>(r.visits)));
+  benchmark::AddCustomContext(context::kMaxTimeS, num(r.max_time_s));
   benchmark::AddCustomContext(context::kVisits, std::to_string(r.visits));
   benchmark::AddCustomContext(context::kHostAllocator, host_allocator);
-  benchmark::AddCustomContext(context::kCpuSample,
-                              r.cpu_sample == sampling::CpuSample::kSteady ? "steady" : "after-device");
+  benchmark::AddCustomContext(context::kCpuSample, sampling::to_string(r.cpu_sample));
 }
 
 size_t run_benchmarks(const std::vector<std::string>& args) {

@@ -25,7 +25,8 @@ inline constexpr int64_t kDeviceVisits = 3;
 // three, over its visits (a case of 1.6 s per call visited three times takes one per visit).
 inline constexpr int64_t kHardMinSamples = 3;
 inline int64_t hard_min_per_visit(int64_t visits) {
-  return (kHardMinSamples + std::max<int64_t>(1, visits) - 1) / std::max<int64_t>(1, visits);
+  const int64_t v = std::max<int64_t>(1, visits);
+  return (kHardMinSamples + v - 1) / v;
 }
 
 // --cpu_sample=steady warms the CPU call only below this: a call that short pays visibly for
@@ -43,7 +44,7 @@ struct Rule {
   int64_t min_samples = 10;    // ... and at least this many samples were taken
   int64_t max_samples = 10000;  // stop here even if noisy
   double max_time_s = 0.5;     // ... or once sampling has taken this long (wall time, all sides), noisy or not:
-                               // per visit (--max_time_s / visits)
+                               // the case's time in all, each visit having max_time_s / visits
   int64_t visits = 1;          // how many times the run measures each case (Google Benchmark's repetitions)
   // An explicit --benchmark_min_time=X: samples × median of the timed side must reach X seconds
   // before any other rule may stop (Google Benchmark's own contract for its manual time).
@@ -57,6 +58,8 @@ struct Rule {
   double warmup_s = 0.02;
   CpuSample cpu_sample = CpuSample::kSteady;
 };
+
+inline const char* to_string(CpuSample c) { return c == CpuSample::kSteady ? "steady" : "after-device"; }
 
 enum class Stop { kStable, kMaxSamples, kMaxTime, kFixed };
 inline const char* to_string(Stop s) {
@@ -102,6 +105,7 @@ Stop run(const Rule& r, int64_t at_least, Series& s, const std::vector<double>& 
     return Stop::kFixed;
   }
   const int64_t floor_n = std::max({hard_min_per_visit(r.visits), at_least, int64_t{1}});
+  const double visit_time_s = r.max_time_s / static_cast<double>(std::max<int64_t>(1, r.visits));
   int64_t next_check = std::max(r.min_samples, floor_n);
   bool timed_met = r.min_timed_s <= 0;
   for (;;) {
@@ -116,7 +120,7 @@ Stop run(const Rule& r, int64_t at_least, Series& s, const std::vector<double>& 
       timed_met = true;
     }
     if (n >= r.max_samples) return Stop::kMaxSamples;
-    if (elapsed_s() >= r.max_time_s) return Stop::kMaxTime;
+    if (elapsed_s() >= visit_time_s) return Stop::kMaxTime;
     if (check && n >= r.min_samples && worst_noise(s) <= r.noise_target) return Stop::kStable;
   }
 }

@@ -71,11 +71,12 @@ Chosen choose(const std::vector<const Row*>& rows) {
     }
     if (ok.size() > 1) {
       for (const auto& [noise, side] : counters::noise_sides()) {
-        std::vector<double> medians;
-        for (const Row* r : ok)
-          if (const auto t = lookup(r->counters, side); t && *t > 0) medians.push_back(*t);
-        if (medians.size() > 1 && c.counters.count(noise))
-          c.counters[noise] = std::max(c.counters[noise], visit_spread(medians));
+        const auto times = values.find(side);
+        if (times == values.end() || !c.counters.count(noise)) continue;
+        std::vector<double> medians;  // the visits that timed this side
+        for (const double t : times->second)
+          if (t > 0) medians.push_back(t);
+        if (medians.size() > 1) c.counters[noise] = std::max(c.counters[noise], visit_spread(medians));
       }
       if (const auto it = values.find(counters::kSamples); it != values.end()) {
         double total = 0;
