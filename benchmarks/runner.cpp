@@ -62,6 +62,13 @@ std::unique_ptr<Prepared> g_prepared;
 // not probe again.
 std::map<const Case*, Prepared> g_probed;
 
+// A case's CPU inputs, the same on every call (its probe, each visit, its verdict): the seed
+// first, then the trait's make().
+Stack make_inputs(const Case& c, const OpCalls& calls) {
+  at::manual_seed(0);
+  return calls.make(c);
+}
+
 // One untimed call on copies of `args` (in-place ops leave the timed inputs as made), with the
 // device synchronized, watched for fallbacks, with `emulate` routed through the fallback.
 struct Probe {
@@ -144,8 +151,7 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
   const auto& dev = c.ctx->device;
   std::optional<verdicts::Verdict> verdict;  // static, from the CPU call's leaves once it ran
   try {
-    at::manual_seed(0);
-    p->cpu_args = calls.make(c);
+    p->cpu_args = make_inputs(c, calls);
     p->bytes_in = stack_nbytes(p->cpu_args);
 
     // The CPU call is the reference output and shows which leaves a composite runs.
@@ -216,8 +222,7 @@ std::unique_ptr<Prepared> revisit(const Case& c, const OpCalls& trait_calls, con
   auto p = std::make_unique<Prepared>(probed);
   if (!p->error.empty()) return p;
   try {
-    at::manual_seed(0);
-    p->cpu_args = with_overrides(trait_calls, *c.target).make(c);
+    p->cpu_args = make_inputs(c, trait_calls);  // overrides touch the check, not the inputs
     if (!c.ctx->device.is_cpu()) p->dev_args = copy_stack(p->cpu_args, c.ctx->device);
   } catch (const std::exception& e) {
     p->cpu_args.clear();
@@ -270,8 +275,7 @@ Stack copy_stack(const Stack& in, const c10::Device& device) {
 void release_case_inputs() { g_prepared.reset(); }
 
 verdicts::Verdict case_verdict(const Case& c, const OpCalls& calls) {
-  at::manual_seed(0);
-  const Probe cpu = probe(c, calls, calls.make(c), c10::kCPU, {}, /*collect_calls=*/true);
+  const Probe cpu = probe(c, calls, make_inputs(c, calls), c10::kCPU, {}, /*collect_calls=*/true);
   return verdict_book(c).judge(c.target->op, dtype_name(c.dtype), &cpu.calls);
 }
 
