@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 #include <sstream>
@@ -14,18 +15,24 @@
 namespace mpsfb {
 namespace {
 
-// The last `--name=value` of the command line, else the environment variable Google Benchmark
-// reads for it (BENCHMARK_NAME upper-cased), else empty.
-std::string flag_value(const std::vector<std::string>& args, const std::string& name) {
+// How a flag was given: the last `--name=value` of the command line, else the environment
+// variable Google Benchmark reads for it, as "BENCHMARK_NAME=value"; empty when neither.
+std::string flag_given(const std::vector<std::string>& args, const std::string& name) {
   const std::string prefix = "--" + name + "=";
-  std::optional<std::string> value;
+  std::string given;
   for (const auto& a : args)
-    if (a.rfind(prefix, 0) == 0) value = a.substr(prefix.size());
-  if (value) return *value;
+    if (a.rfind(prefix, 0) == 0) given = a;
+  if (!given.empty()) return given;
   std::string env;
   for (char ch : name) env += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   const char* e = std::getenv(env.c_str());
-  return e ? e : "";
+  return e ? env + "=" + e : "";
+}
+
+// Its value (after the first '='), else empty.
+std::string flag_value(const std::vector<std::string>& args, const std::string& name) {
+  const std::string given = flag_given(args, name);
+  return given.empty() ? "" : given.substr(given.find('=') + 1);
 }
 
 bool is_op_case(const std::string& name) { return name.rfind("op:", 0) == 0; }
@@ -64,14 +71,26 @@ MinTimeFlag explicit_min_time(const std::vector<std::string>& args) {
   return f;  // anything else is Google Benchmark's to reject
 }
 
+RepetitionsFlag explicit_repetitions(const std::vector<std::string>& args) {
+  RepetitionsFlag f;
+  f.given = flag_given(args, "benchmark_repetitions");
+  if (f.given.empty()) return f;
+  const std::string value = f.given.substr(f.given.find('=') + 1);
+  char* end = nullptr;
+  errno = 0;
+  const long long n = std::strtoll(value.c_str(), &end, 10);
+  if (!value.empty() && *end == '\0' && errno == 0) f.value = n;
+  return f;
+}
+
 BenchmarkArgv::BenchmarkArgv(int argc, char** argv, bool op_suite, int64_t visits) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   min_time_ = explicit_min_time(args);
   storage_.assign(argv, argv + argc);
-  if (const std::string reps = flag_value(args, "benchmark_repetitions"); !reps.empty()) {
-    char* end = nullptr;
-    const long long n = std::strtoll(reps.c_str(), &end, 10);
-    if (*end == '\0' && n > 0) visits_ = n;  // anything else is check_benchmark_flags' or Google Benchmark's to reject
+  repetitions_ = explicit_repetitions(args);
+  if (!repetitions_.given.empty()) {
+    // Anything but a positive integer is check_benchmark_flags' or Google Benchmark's to reject.
+    if (repetitions_.value && *repetitions_.value > 0) visits_ = *repetitions_.value;
   } else if (op_suite && visits > 1) {
     visits_ = visits;
     storage_.push_back("--benchmark_repetitions=" + std::to_string(visits));

@@ -23,6 +23,14 @@ struct MinTimeFlag {
 };
 MinTimeFlag explicit_min_time(const std::vector<std::string>& args);
 
+// --benchmark_repetitions as given: `given` is how ("--benchmark_repetitions=-1" or
+// "BENCHMARK_REPETITIONS=0", for messages; empty: not given), `value` its integer when it is one.
+struct RepetitionsFlag {
+  std::string given;
+  std::optional<long long> value;
+};
+RepetitionsFlag explicit_repetitions(const std::vector<std::string>& args);
+
 // argv for benchmark::Initialize. Every case stops by its own rule (sampling.h) and reports
 // the samples it took as its iterations; Google Benchmark would call it again while the
 // reported time is under its minimum time (0.5 s by default), so for the op suite a minimum of
@@ -39,6 +47,7 @@ class BenchmarkArgv {
   int& argc() { return argc_; }
   char** argv() { return ptrs_.data(); }
   const MinTimeFlag& min_time() const { return min_time_; }
+  const RepetitionsFlag& repetitions() const { return repetitions_; }  // the user's, not the injected
   // Repetitions in effect: the user's --benchmark_repetitions, else the visits passed, else 1.
   int64_t visits() const { return visits_; }
 
@@ -47,6 +56,7 @@ class BenchmarkArgv {
   std::vector<char*> ptrs_;
   int argc_ = 0;
   MinTimeFlag min_time_;
+  RepetitionsFlag repetitions_;
   int64_t visits_ = 1;
 };
 

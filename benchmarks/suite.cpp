@@ -137,21 +137,10 @@ void print_verdicts(const Targets& targets, const RunContext& ctx) {
 // Google Benchmark 1.7.1 takes values it cannot run with and only prints: a negative
 // --benchmark_repetitions ends in "vector::reserve", a filter that is not a regular expression
 // runs nothing and exits 0. Both are flag errors here, before anything runs.
-void check_benchmark_flags(const std::vector<char*>& original_argv) {
-  const std::string kReps = "--benchmark_repetitions=";
-  std::string reps_flag;  // the last one counts, as in Google Benchmark; else its environment variable
-  if (const char* env = std::getenv("BENCHMARK_REPETITIONS")) reps_flag = std::string("BENCHMARK_REPETITIONS=") + env;
-  for (size_t i = 1; i < original_argv.size(); ++i)
-    if (std::string a = original_argv[i]; a.rfind(kReps, 0) == 0) reps_flag = a;
-  if (!reps_flag.empty()) {
-    const std::string value = reps_flag.substr(reps_flag.find('=') + 1);
-    char* end = nullptr;
-    errno = 0;
-    const long reps = std::strtol(value.c_str(), &end, 10);
-    // A value that is not an integer is left to Google Benchmark, which then reports the flag as unknown.
-    if (!value.empty() && *end == '\0' && errno == 0 && reps < 1)
-      throw std::invalid_argument(reps_flag + ": expected a positive number of repetitions (1 or more)");
-  }
+void check_benchmark_flags(const RepetitionsFlag& reps) {
+  // A value that is not an integer is left to Google Benchmark, which then reports the flag as unknown.
+  if (reps.value && *reps.value < 1)
+    throw std::invalid_argument(reps.given + ": expected a positive number of repetitions (1 or more)");
   std::string filter = benchmark::GetBenchmarkFilter();
   const std::string shown = filter;
   if (!filter.empty() && filter[0] == '-') filter.erase(0, 1);  // a negative filter
@@ -274,7 +263,7 @@ int run_main(int argc, char** argv) {
     if (const auto twice = duplicate_registrations(); !twice.empty())
       throw std::logic_error("ops registered twice with MPSFB_REGISTER_OP (one trait per op): " + join(twice, ", "));
     const std::string host_allocator = set_host_allocator(o.host_allocator);  // before the run's tensors
-    check_benchmark_flags(original_argv);
+    check_benchmark_flags(gb.repetitions());
     reexec_with_mps_fallback_if_needed(o, original_argv);
 
     RunContext ctx;
