@@ -156,11 +156,7 @@ int report(const Args& a) {
 
   // Everything is built before anything is written (OutputSet).
   OutputSet out;
-  for (const auto& op : m.ops())
-    out.add((std::filesystem::path(a.results_dir) / op_file_name(op)).string(), to_csv(case_table(m.cases_of(op), false)));
-  std::vector<const Case*> all;
-  for (const auto& c : m.cases) all.push_back(&c);
-  out.add(a.cases_csv, to_csv(case_table(all, true)));
+  add_case_tables(out, m, a.results_dir, a.cases_csv);
   SummaryOptions options;
   options.demand = demand ? &*demand : nullptr;
   options.plots = a.plots;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 namespace mpsfb::report {
@@ -53,11 +54,21 @@ struct OpDemand {
   std::vector<std::string> entries;  // the targets' ops that matched
 };
 
-OpDemand demand_of(const TargetsDemand* demand, const std::string& op) {
+// The targets' entries by schema name, in file order: built once, so that each op of the log
+// is one lookup (a scan of every entry per op was quadratic: issue 20, H5).
+using EntriesByName = std::map<std::string, std::vector<std::string>>;
+EntriesByName entries_by_name(const TargetsDemand* demand) {
+  EntriesByName out;
+  if (demand)
+    for (const auto& name : demand->ops) out[without_overload(name)].push_back(name);
+  return out;
+}
+
+OpDemand demand_of(const TargetsDemand* demand, const EntriesByName& entries, const std::string& op) {
   OpDemand d;
-  if (!demand) return d;
-  for (const auto& name : demand->ops) {
-    if (without_overload(name) != op) continue;
+  const auto it = entries.find(op);
+  if (!demand || it == entries.end()) return d;
+  for (const auto& name : it->second) {
     d.entries.push_back(name);
     const Demand& one = demand->by_op.at(name);
     if (one.votes) d.votes = std::max(d.votes.value_or(0), *one.votes);
@@ -386,11 +397,12 @@ std::string add_log_report(OutputSet& out, const mps_log::Log& log, const LogRep
                       format_short(*options.wall_s) + " s): several processes or threads fell back at once, or the log "
                       "is not of the run that was timed; read the % of run with care");
   LogSummary in{log, s, options, {}};
+  const EntriesByName entries = entries_by_name(options.demand);
   std::vector<const OpTotals*> all;
   for (const auto& op : s.ops) {
     Line l;
     l.totals = &op;
-    l.demand = demand_of(options.demand, op.op);
+    l.demand = demand_of(options.demand, entries, op.op);
     if (options.static_verdicts) l.statik = static_verdict(*options.static_verdicts, op.op);
     in.lines.push_back(std::move(l));
     all.push_back(&op);
