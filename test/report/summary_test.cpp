@@ -3,6 +3,7 @@
 #include "run_json.h"
 
 #include "report/report.h"
+#include "report/text.h"
 
 #include <gtest/gtest.h>
 
@@ -112,6 +113,52 @@ TEST(Summary, WithoutDemandVotesCountZeroAndNothingIsKnownToBeRequested) {
   EXPECT_NE(now.prose.find("no targets file was read"), std::string::npos);
 }
 
+
+// `needle` somewhere in `md` without a backslash before it (which would make it text).
+bool unescaped(const std::string& md, const std::string& needle) {
+  for (size_t at = md.find(needle); at != std::string::npos; at = md.find(needle, at + 1))
+    if (at == 0 || md[at - 1] != '\\') return true;
+  return false;
+}
+
+// W11 (issue 20): values from the data (labels, errors, names, context, a comment's links)
+// never add a heading, a link, an image or HTML to summary.md, in prose, list items or cells.
+TEST(Summary, DataAddsNoHeadingsLinksOrHtml) {
+  const std::string evil = "x\n# Injected\n[click](javascript:alert(1)) <img src=x onerror=alert(1)> `tick";
+  const nlohmann::json ctx = {{"device", "mps"}, {"torch_version", "2.13.0\n# Torch"}, {"emulate", evil}};
+  nlohmann::json failed = case_row("op:aten::b/shape:1/dtype:f32/device:mps", {});
+  failed["error_occurred"] = true;
+  failed["error_message"] = evil;
+  const Model m = model_of(
+      ctx, {case_row("op:aten::a`\n# Op/shape:1/dtype:f32/device:mps",
+                     {{"cpu_us", 1}, {"dev_us", 3}, {"overhead_us", 2}, {"fallback", 1}},
+                     "fallback_ops=aten::a; mps_verdict=falls back; verdict_source=" + evil + "; verdict_finding=" + evil),
+            case_row("op:aten::c/shape:1/dtype:f64\n# Dtype/device:mps", {{"cpu_us", 1}},
+                     "mps_verdict=unsupported dtype; verdict_source=" + evil),
+            failed});
+  TargetsDemand d;
+  d.path = "targets.yaml";
+  d.ops = {"aten::a`\n# Op"};
+  d.by_op["aten::a`\n# Op"].votes = 5;
+  d.by_op["aten::a`\n# Op"].links = {"javascript:alert(1)", "http://example.com/x", "https://github.com/ok"};
+  SummaryOptions o;
+  o.demand = &d;
+  const Report r = summary_report(m, o);
+  const std::string md = to_markdown(r);
+
+  size_t headings = 0, shown = 0;
+  for (const auto& sec : r.sections) shown += sec.empty() ? 0 : 1;
+  for (const auto& line : split(md, "\n")) {
+    if (line.rfind("#", 0) == 0) ++headings;
+    EXPECT_EQ(line.rfind("- #", 0), std::string::npos) << line;  // a heading inside a list item
+  }
+  EXPECT_EQ(headings, 1 + shown) << md;  // the title and each section's, nothing else
+  EXPECT_FALSE(unescaped(md, "](javascript:")) << md;
+  EXPECT_FALSE(unescaped(md, "](http://")) << md;
+  EXPECT_FALSE(unescaped(md, "<img")) << md;
+  EXPECT_NE(md.find("[3](https://github.com/ok)"), std::string::npos) << md;
+  EXPECT_NE(md.find("x # Injected \\[click\\](javascript:alert(1)) \\<img"), std::string::npos) << md;  // as text
+}
 
 // H5 (issue 20): the report's time is linear in the number of ops. With cases looked up per op
 // by scanning every case, 10,000 ops took 2.7 s, 20,000 10.9 s and 100,000 did not finish in

@@ -224,7 +224,7 @@ Section context_section(const LogSummary& in) {
                                                           : "bytes only, or no sizes"});
   t.add_row({"wall time (s)", o.wall_s ? format_number(*o.wall_s) : "— (pass --wall-s for the fallback% of the run)"});
   if (o.static_verdicts) {
-    t.add_row({"static verdicts: torch", o.static_verdicts->book.torch_version()});
+    t.add_row({"static verdicts: torch", text(o.static_verdicts->book.torch_version())});
     t.add_row({"static verdicts: native_functions.yaml", code(o.static_verdicts->path)});
   }
   t.add_row({"targets", o.demand ? code(o.demand->path) : "— (no targets file: votes and links unknown)"});
@@ -259,7 +259,7 @@ Section top_section(const LogSummary& in) {
                               {"share of fallback time", Align::kRight}};
   if (o.wall_s) cols.push_back({"% of run", Align::kRight});
   for (const char* h : {"votes", "requests", "MPS verdict", "verdict source"}) cols.push_back({h});
-  if (o.static_verdicts) cols.push_back({"static verdict (torch " + o.static_verdicts->book.torch_version() + ")"});
+  if (o.static_verdicts) cols.push_back({"static verdict (torch " + text(o.static_verdicts->book.torch_version()) + ")"});
   Table t(cols);
   size_t rank = 0;
   for (const auto& l : lines) {
@@ -276,7 +276,7 @@ Section top_section(const LogSummary& in) {
     row.push_back(links_cell(l.demand.links));
     row.push_back(verdict::kFallsBack);
     row.push_back(kProfilerLogSource);
-    if (o.static_verdicts) row.push_back(l.statik->text + " (" + l.statik->source + ")");
+    if (o.static_verdicts) row.push_back(text(l.statik->text + " (" + l.statik->source + ")"));
     t.add_row(std::move(row));
   }
   out.table = std::move(t);
@@ -304,9 +304,9 @@ Section findings_section(const LogSummary& in) {
   std::vector<std::string> items;
   for (const auto& l : in.lines)
     if (!l.statik->falls_back)
-      items.push_back(code(l.totals->op) + ": the run fell back, but the static view of torch " +
-                      o.static_verdicts->book.torch_version() + " says " + l.statik->text + " (" + l.statik->source +
-                      ")");
+      items.push_back(code(l.totals->op) + ": " +
+                      text("the run fell back, but the static view of torch " + o.static_verdicts->book.torch_version() +
+                           " says " + l.statik->text + " (" + l.statik->source + ")"));
   if (items.empty()) return {};
   Section out{"Run time against the static verdict"};
   out.prose = "The log is the truth for the torch that wrote it; where native_functions.yaml disagrees, the yaml is of "
@@ -346,7 +346,7 @@ Section signatures_section(const LogSummary& in) {
 Section notes_section(const LogSummary& in) {
   if (in.s.notes.empty()) return {};
   Section out{"Notes on this log"};
-  for (const auto& n : in.s.notes) out.prose += "- " + n + "\n";
+  for (const auto& n : in.s.notes) out.prose += "- " + text(n) + "\n";
   out.prose += "\n";
   return out;
 }
