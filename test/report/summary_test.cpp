@@ -114,6 +114,29 @@ TEST(Summary, WithoutDemandVotesCountZeroAndNothingIsKnownToBeRequested) {
 }
 
 
+// Issue 18, item 5: the summary opens with the answer, Top pain and the requested native ops
+// follow, and the run's context comes last.
+TEST(Summary, OpensWithTheAnswerAndEndsWithTheContext) {
+  const Model m = three_ops();
+  const TargetsDemand d = demand({{"aten::a", 3}, {"aten::b", 255}, {"aten::c", 9}});
+  SummaryOptions o;
+  o.demand = &d;
+  const Report r = summary_report(m, o);
+  EXPECT_EQ(r.opening.rfind("Judged by torch 2.13.0: 2 of the 3 requested ops of this run still fall back on MPS "
+                            "there. Top pain: `aten::b` (pain 32.0), `aten::a` (pain 16.0). From `run.json`",
+                            0),
+            0u)
+      << r.opening;
+  ASSERT_GE(r.sections.size(), 3u);
+  EXPECT_EQ(r.sections[0].title, "Top pain");
+  EXPECT_EQ(r.sections[1].title, "Requested, now native in torch 2.13.0");
+  EXPECT_EQ(r.sections.back().title, "Run context");
+  EXPECT_EQ(summary_report(m, SummaryOptions{}).opening.rfind("Judged by torch 2.13.0: 2 of the 3 ops of this run fall "
+                                                              "back on MPS there (no targets file was read",
+                                                              0),
+            0u);
+}
+
 // `needle` somewhere in `md` without a backslash before it (which would make it text).
 bool unescaped(const std::string& md, const std::string& needle) {
   for (size_t at = md.find(needle); at != std::string::npos; at = md.find(needle, at + 1))

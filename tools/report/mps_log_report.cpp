@@ -376,10 +376,31 @@ Section how_to_read(const LogSummary&) {
   return out;
 }
 
-// The log summary's sections, in order: to add a table, add its function here.
+// The summary's first sentences: what fell back, how much of it is requested, the top three.
+std::string answer(const LogSummary& in, const std::string& head) {
+  std::string out = head;
+  out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
+  out += ".";
+  if (in.s.outcome != Outcome::kFallbacks) return out;
+  if (in.o.demand) {
+    const size_t requested = static_cast<size_t>(
+        std::count_if(in.lines.begin(), in.lines.end(), [](const Line& l) { return !l.demand.entries.empty(); }));
+    out += " " + std::to_string(requested) + " of " + (in.lines.size() == 1 ? "it" : "them") + " " +
+           (requested == 1 ? "is" : "are") + " requested in " + code(in.o.demand->path) + ".";
+  }
+  std::vector<std::string> top;
+  for (size_t i = 0; i < in.lines.size() && i < 3; ++i) {
+    const OpTotals& op = *in.lines[i].totals;
+    top.push_back(code(op.op) + (op.total_ms ? " (" + format_short(*op.total_ms) + " ms)" : ""));
+  }
+  return out + " Top fallback: " + join(top, ", ") + ".";
+}
+
+// The log summary's sections, in order: the answer first, the log's context last. To add a
+// table, add its function here.
 using SectionFn = Section (*)(const LogSummary&);
-constexpr SectionFn kSections[] = {context_section,  top_section,        unrequested_section, findings_section,
-                                   signatures_section, notes_section, how_to_read};
+constexpr SectionFn kSections[] = {top_section,   unrequested_section, findings_section, signatures_section,
+                                   notes_section, how_to_read,         context_section};
 
 }  // namespace
 
@@ -414,11 +435,8 @@ std::string add_log_report(OutputSet& out, const mps_log::Log& log, const LogRep
   const std::string head = headline(s, options.wall_s);
   Report r;
   r.title = "MPS fallback report: profiler log";
-  std::string sentence = head;
-  sentence[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(sentence[0])));
-  r.opening = "From " + code(log.path) + ", the MPS profiler's output of a real run; demand from " +
-              (options.demand ? code(options.demand->path) : std::string("no targets file")) + ". " + sentence +
-              ".\n\n";
+  r.opening = answer(in, head) + " From " + code(log.path) + ", the MPS profiler's output of a real run; demand from " +
+              (options.demand ? code(options.demand->path) : std::string("no targets file")) + ".\n\n";
   for (const SectionFn f : kSections) r.sections.push_back(f(in));
   add_report(out, r, options.summary, std::filesystem::path(options.cases_csv).parent_path().string());
   return head;

@@ -579,11 +579,58 @@ Section how_to_read(const Summary&) {
   return out;
 }
 
-// The summary's sections, in order: to add a table, add its function here.
+// The summary's first sentences: which torch judged, how many requested ops still fall back
+// there, and the top three of the ranking; what the report read follows them.
+std::string answer(const Summary& s) {
+  const Model& m = s.m;
+  std::vector<const OpLine*> ranked;
+  for (const auto& l : s.lines)
+    if (l.ranked()) ranked.push_back(&l);
+  const auto falls_back = [](const OpLine& l) { return l.verdict.verdict == verdict::kFallsBack; };
+  const size_t falling = static_cast<size_t>(std::count_if(s.lines.begin(), s.lines.end(), falls_back));
+  const std::string torch = text(verdict_torch(m));
+  const std::string source = m.ctx(context::kVerdictSource);
+  std::ostringstream out;
+  if (s.lines.empty()) {
+    out << "No op cases in the input.";
+    return out.str();
+  }
+  if (unjudged(s.lines) == s.lines.size()) {
+    out << "This run carries no MPS verdicts (it predates them; torch " << torch
+        << " ran it), so which ops fall back on MPS is not known.";
+  } else {
+    out << "Judged by torch " << torch << (source.empty() ? "" : " (" + text(source) + ")") << ": ";
+    if (s.have_demand()) {
+      const size_t requested = static_cast<size_t>(
+          std::count_if(s.lines.begin(), s.lines.end(), [](const OpLine& l) { return l.requested(); }));
+      const size_t still = static_cast<size_t>(std::count_if(
+          s.lines.begin(), s.lines.end(), [&](const OpLine& l) { return l.requested() && falls_back(l); }));
+      out << still << " of the " << requested << " requested " << (requested == 1 ? "op" : "ops")
+          << " of this run still " << (still == 1 ? "falls" : "fall") << " back on MPS there";
+    } else {
+      out << falling << " of the " << s.lines.size() << " ops of this run fall back on MPS there (no targets file "
+          << "was read, so which are requested is not known)";
+    }
+    out << ".";
+  }
+  if (ranked.empty()) return out.str() + " Top pain: none.";
+  std::vector<std::string> top;
+  for (size_t i = 0; i < ranked.size() && i < 3; ++i)
+    top.push_back(code(ranked[i]->op) + (ranked[i]->pain ? " (pain " + format_short(*ranked[i]->pain) + ")" : ""));
+  out << " Top pain: " << join(top, ", ")
+      << (std::none_of(ranked.begin(), ranked.end(), [](const OpLine* l) { return l->pain.has_value(); })
+              ? " (no case ran on a device: ordered by votes)"
+              : "")
+      << ".";
+  return out.str();
+}
+
+// The summary's sections, in order: the answer first, the run's context last. To add a table,
+// add its function here.
 using SectionFn = Section (*)(const Summary&);
-constexpr SectionFn kSections[] = {context_section,  pain_section,     noisy_section,    now_native_section,
-                                   unsupported_section, findings_section, failures_section, workload_section,
-                                   plots_section,    how_to_read};
+constexpr SectionFn kSections[] = {pain_section,     now_native_section, noisy_section,    unsupported_section,
+                                   findings_section, failures_section,   workload_section, plots_section,
+                                   how_to_read,      context_section};
 
 }  // namespace
 
@@ -603,6 +650,7 @@ Report summary_report(const Model& m, const SummaryOptions& options) {
   Report r;
   r.title = "MPS fallback report";
   std::ostringstream opening;
+  opening << answer(s) << " ";
   std::vector<std::string> files;
   for (const auto& f : m.files) files.push_back(code(f));
   opening << "From " << join(files, ", ") << "; demand from "
@@ -610,7 +658,7 @@ Report summary_report(const Model& m, const SummaryOptions& options) {
           << m.cases.size() << " cases of " << s.lines.size() << " ops: " << ok << " ok, " << errored << " errored, "
           << skipped << " skipped.";
   if (std::any_of(s.lines.begin(), s.lines.end(), [](const OpLine& l) { return !l.verdict.verdict.empty(); }))
-    opening << " MPS verdicts per op (torch " << text(verdict_torch(m)) << "): " << verdict_counts(s.lines) << ".";
+    opening << " MPS verdicts per op: " << verdict_counts(s.lines) << ".";
   opening << "\n\n";
   r.opening = opening.str();
   for (const SectionFn f : kSections) r.sections.push_back(f(s));
