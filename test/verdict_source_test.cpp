@@ -288,8 +288,8 @@ TEST(VerdictSource, NativeFunctionsFileNamesItsSha) {
   const Book book = verdicts::load_book(f, linked_213(t.path), {}, "test", nullptr);
   EXPECT_EQ(book.torch_version(), "2.13.0");
   EXPECT_EQ(book.origin().id, "sha256:" + verdicts::sha256_hex(kYaml));
-  EXPECT_EQ(book.yaml_source(), "static: " + f.native_functions + " (sha256 " + verdicts::sha256_hex(kYaml).substr(0, 12) +
-                                    ", as torch 2.13.0)");
+  EXPECT_EQ(book.yaml_source(), "static: native_functions.yaml of torch 2.13.0 (" + f.native_functions + " sha256 " +
+                                    verdicts::sha256_hex(kYaml).substr(0, 12) + ")");
 }
 
 TEST(VerdictSource, ReleaseFromTheCacheRunsNoFetcher) {
