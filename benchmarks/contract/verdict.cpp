@@ -186,7 +186,8 @@ Static Book::classify(const std::string& op, std::string* why) const {
     return say(Static::kFallsBack, "static: always falls back, registered in " + always_source_);
   if (const auto src = native_outside_yaml(op)) return say(Static::kNative, "static: MPS kernel in " + *src);
   if (const auto it = registered_.find(strip_namespace(op)); it != registered_.end())
-    return say(Static::kNative, "static: MPS kernel registered in " + it->second + " (" + yaml_source() + ")");
+    return say(Static::kNative, "static: MPS kernel registered in " + it->second + " (" +
+                                    yaml_source().substr(yaml_source().rfind("static: ", 0) == 0 ? 8 : 0) + ")");
   // MPSFallback.mm gives it an MPS kernel that only raises: a direct call errors, it never falls back
   // (MPS convolutions run _mps_convolution). Reference: mps-fallback-facts.md §3.
   if (strip_namespace(op) == "_slow_conv2d_forward")

@@ -566,7 +566,7 @@ Book tree_book(const std::string& dir, const Linked& linked, std::string* contex
   std::string version = "source";
   if (fs::is_regular_file(root / "version.txt", ec)) version = trim(read_file(root / "version.txt"));
   const std::string commit = git_commit(dir);
-  const std::string at = commit.empty() ? " (no .git: commit unknown)" : " at commit " + short_hex(commit);
+  const std::string at = commit.empty() ? "commit unknown: no .git" : "commit " + short_hex(commit);
 
   TreeFacts facts;
   try {
@@ -583,7 +583,7 @@ Book tree_book(const std::string& dir, const Linked& linked, std::string* contex
   } catch (const std::exception& e) {
     throw SourceError(flag + ": " + e.what());
   }
-  facts.always_source = "aten/src/ATen/mps/MPSFallback.mm of " + dir + at;
+  facts.always_source = "aten/src/ATen/mps/MPSFallback.mm of " + dir + " (" + at + ")";
   if (context_value) *context_value = yaml.string();
   Book book(std::move(nf), version);
   book.set_tree(std::move(facts));
@@ -591,7 +591,7 @@ Book tree_book(const std::string& dir, const Linked& linked, std::string* contex
   o.kind = "source tree";
   o.file = yaml.string();
   o.id = commit.empty() ? "sha256:" + sha256_hex(bytes) : "commit:" + commit;
-  o.described = "static: pytorch source tree " + dir + at + " (torch " + version + ")";
+  o.described = "static: pytorch source tree " + dir + " (torch " + version + ", " + at + ")";
   o.linked_torch = linked.torch_version;
   book.set_origin(std::move(o));
   return book;
