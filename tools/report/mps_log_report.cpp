@@ -404,11 +404,11 @@ constexpr SectionFn kSections[] = {top_section,   unrequested_section, findings_
 
 }  // namespace
 
-StaticVerdicts load_static_verdicts(const std::string& native_functions, const std::string& torch_version) {
-  verdicts::NativeFunctions nf = verdicts::load_native_functions(native_functions);
+StaticVerdicts static_verdicts_of(verdicts::Book book, const std::string& path) {
   std::set<std::string> entries;
-  for (const auto& [name, e] : nf.entries) entries.insert(name);
-  return StaticVerdicts{verdicts::Book(std::move(nf), torch_version), std::move(entries), native_functions};
+  if (book.yaml())
+    for (const auto& [name, e] : book.yaml()->entries) entries.insert(name);
+  return StaticVerdicts{std::move(book), std::move(entries), path};
 }
 
 std::string add_log_report(OutputSet& out, const mps_log::Log& log, const LogReportOptions& options) {
