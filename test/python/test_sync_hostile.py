@@ -21,7 +21,7 @@ import time
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, FakeGitHub
@@ -232,6 +232,7 @@ def test_parse_comment_never_raises_and_returns_what_it_promises(body, known):
     st.sampled_from(['<http://h/p?page=2>', '<http://[::1>', '; rel="next"', '; rel="last"', ", ", "<",
                      ">", '"', ";"]),
     max_size=8).map("".join))
+@example(link='<http://[::1>; rel="next"')   # issue 20 U1: a ValueError traceback before
 def test_a_link_header_of_any_shape_gives_a_url_or_none(link):
     try:
         nxt = GitHubClient._next("http://127.0.0.1/repos/o/r/issues/1/comments?per_page=100", link)
