@@ -72,12 +72,17 @@ TargetsDemand demand(std::map<std::string, int64_t> votes) {
   return d;
 }
 
-TEST(Summary, RanksWhatFallsBackByPainAndWritesTheRankingExactly) {
+// The report of three_ops() with these votes.
+Report three_ops_report(const std::map<std::string, int64_t>& votes) {
   const Model m = three_ops();
-  const TargetsDemand d = demand({{"aten::a", 3}, {"aten::b", 255}, {"aten::c", 9}});
+  const TargetsDemand d = demand(votes);
   SummaryOptions o;
   o.demand = &d;
-  const Report r = summary_report(m, o);
+  return summary_report(m, o);
+}
+
+TEST(Summary, RanksWhatFallsBackByPainAndWritesTheRankingExactly) {
+  const Report r = three_ops_report({{"aten::a", 3}, {"aten::b", 255}, {"aten::c", 9}});
   const Section& top = section(r, "Top pain");
   ASSERT_TRUE(top.table);
   EXPECT_EQ(top.csv, "top_pain.csv");
@@ -90,11 +95,7 @@ TEST(Summary, RanksWhatFallsBackByPainAndWritesTheRankingExactly) {
 }
 
 TEST(Summary, ListsTheRequestedNativeOpsToClose) {
-  const Model m = three_ops();
-  const TargetsDemand d = demand({{"aten::a", 3}, {"aten::c", 9}});
-  SummaryOptions o;
-  o.demand = &d;
-  const Report r = summary_report(m, o);
+  const Report r = three_ops_report({{"aten::a", 3}, {"aten::c", 9}});
   const Section& now = section(r, "Requested, now native in torch 2.13.0");
   EXPECT_EQ(now.csv, "now_native.csv");
   EXPECT_EQ(csv_column(now, "op"), (std::vector<std::string>{"aten::c"}));
@@ -117,11 +118,7 @@ TEST(Summary, WithoutDemandVotesCountZeroAndNothingIsKnownToBeRequested) {
 // Issue 18, item 5: the summary opens with the answer, Top pain and the requested native ops
 // follow, and the run's context comes last.
 TEST(Summary, OpensWithTheAnswerAndEndsWithTheContext) {
-  const Model m = three_ops();
-  const TargetsDemand d = demand({{"aten::a", 3}, {"aten::b", 255}, {"aten::c", 9}});
-  SummaryOptions o;
-  o.demand = &d;
-  const Report r = summary_report(m, o);
+  const Report r = three_ops_report({{"aten::a", 3}, {"aten::b", 255}, {"aten::c", 9}});
   EXPECT_EQ(r.opening.rfind("Judged by torch 2.13.0: 2 of the 3 requested ops of this run still fall back on MPS "
                             "there. Top pain: `aten::b` (pain 32.0), `aten::a` (pain 16.0). From `run.json`",
                             0),
@@ -131,10 +128,12 @@ TEST(Summary, OpensWithTheAnswerAndEndsWithTheContext) {
   EXPECT_EQ(r.sections[0].title, "Top pain");
   EXPECT_EQ(r.sections[1].title, "Requested, now native in torch 2.13.0");
   EXPECT_EQ(r.sections.back().title, "Run context");
-  EXPECT_EQ(summary_report(m, SummaryOptions{}).opening.rfind("Judged by torch 2.13.0: 2 of the 3 ops of this run fall "
-                                                              "back on MPS there (no targets file was read",
-                                                              0),
-            0u);
+  const std::string without_demand = summary_report(three_ops(), SummaryOptions{}).opening;
+  EXPECT_EQ(without_demand.rfind("Judged by torch 2.13.0: 2 of the 3 ops of this run fall back on MPS there (no targets "
+                                 "file was read",
+                                 0),
+            0u)
+      << without_demand;
 }
 
 // `needle` somewhere in `md` without a backslash before it (which would make it text).
@@ -155,7 +154,8 @@ TEST(Summary, DataAddsNoHeadingsLinksOrHtml) {
   const Model m = model_of(
       ctx, {case_row("op:aten::a`\n# Op/shape:1/dtype:f32/device:mps",
                      {{"cpu_us", 1}, {"dev_us", 3}, {"overhead_us", 2}, {"fallback", 1}},
-                     "fallback_ops=aten::a; mps_verdict=falls back; verdict_source=" + evil + "; verdict_finding=" + evil),
+                     "fallback_ops=aten::a; mps_verdict=falls back; verdict_source=" + evil +
+                         "; verdict_finding=" + evil),
             case_row("op:aten::c/shape:1/dtype:f64\n# Dtype/device:mps", {{"cpu_us", 1}},
                      "mps_verdict=unsupported dtype; verdict_source=" + evil),
             failed});

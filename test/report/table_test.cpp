@@ -65,7 +65,8 @@ TEST(Cells, CodeSpansHoldBackticksAndLineBreaks) {
 TEST(Cells, OnlyHttpsUrlsBecomeLinks) {
   EXPECT_EQ(links_cell({"javascript:alert(1)", "http://example.com", "https://ok/x"}),
             "`javascript:alert(1)` `http://example.com` [3](https://ok/x)");
-  EXPECT_EQ(links_cell({"https://a) [x](javascript:y"}), "`https://a) [x](javascript:y`");  // would close the link early
+  // A parenthesis would close the link early, and what follows would be a link of its own.
+  EXPECT_EQ(links_cell({"https://a) [x](javascript:y"}), "`https://a) [x](javascript:y`");
 }
 
 TEST(Sections, RenderInOrderAndLeaveEmptyOnesOut) {

@@ -18,7 +18,8 @@ std::string one_line(const std::string& s) {
 
 // An https URL that a Markdown link destination holds as it is.
 bool linkable(const std::string& url) {
-  return url.rfind("https://", 0) == 0 && url.size() > 8 && url.find_first_of(" \t\r\n<>()[]`\\\"'") == std::string::npos;
+  return url.rfind("https://", 0) == 0 && url.size() > 8 &&
+         url.find_first_of(" \t\r\n<>()[]`\\\"'") == std::string::npos;
 }
 
 }  // namespace

@@ -250,7 +250,8 @@ Section top_section(const LogSummary& in) {
                 "`\"mps\"`.\n\n";
     return out;
   }
-  out.prose = std::string("Every op below ran through the CPU fallback on the Mac that wrote the log (verdict source: ") +
+  out.prose = std::string("Every op below ran through the CPU fallback on the Mac that wrote the log (verdict "
+                          "source: ") +
               kProfilerLogSource +
               "), ranked by the time spent in its fallback: copies to the CPU, the CPU kernel, copies back.\n\n";
   std::vector<Column> cols = {{"rank", Align::kRight},      {"op"},
@@ -259,7 +260,8 @@ Section top_section(const LogSummary& in) {
                               {"share of fallback time", Align::kRight}};
   if (o.wall_s) cols.push_back({"% of run", Align::kRight});
   for (const char* h : {"votes", "requests", "MPS verdict", "verdict source"}) cols.push_back({h});
-  if (o.static_verdicts) cols.push_back({"static verdict (torch " + text(o.static_verdicts->book.torch_version()) + ")"});
+  if (o.static_verdicts)
+    cols.push_back({"static verdict (torch " + text(o.static_verdicts->book.torch_version()) + ")"});
   Table t(cols);
   size_t rank = 0;
   for (const auto& l : lines) {
@@ -305,8 +307,9 @@ Section findings_section(const LogSummary& in) {
   for (const auto& l : in.lines)
     if (!l.statik->falls_back)
       items.push_back(code(l.totals->op) + ": " +
-                      text("the run fell back, but the static view of torch " + o.static_verdicts->book.torch_version() +
-                           " says " + l.statik->text + " (" + l.statik->source + ")"));
+                      text("the run fell back, but the static view of torch " +
+                           o.static_verdicts->book.torch_version() + " says " + l.statik->text + " (" +
+                           l.statik->source + ")"));
   if (items.empty()) return {};
   Section out{"Run time against the static verdict"};
   out.prose = "The log is the truth for the torch that wrote it; where native_functions.yaml disagrees, the yaml is of "

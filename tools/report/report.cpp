@@ -123,7 +123,8 @@ Table case_table(const std::vector<const Case*>& cases, bool with_op) {
 
 void add_case_tables(OutputSet& out, const Model& m, const std::string& results_dir, const std::string& cases_csv) {
   for (const auto& op : m.ops())
-    out.add((std::filesystem::path(results_dir) / op_file_name(op)).string(), to_csv(case_table(m.cases_of(op), false)));
+    out.add((std::filesystem::path(results_dir) / op_file_name(op)).string(),
+            to_csv(case_table(m.cases_of(op), false)));
   std::vector<const Case*> all;
   for (const auto& c : m.cases) all.push_back(&c);
   out.add(cases_csv, to_csv(case_table(all, true)));
