@@ -93,6 +93,9 @@ Args parse_args(const std::vector<std::string>& argv) {
       } else {
         throw UsageError(key + " needs a value");
       }
+      const bool is_path = key == "--targets" || key == "--results-dir" || key == "--summary" || key == "--cases-csv" ||
+                           key == "--mps-log" || key == "--native-functions" || key == "--embed-plot";
+      if (is_path && value.empty()) throw UsageError(key + "= needs a path (empty: would write or read in '.')");
       if (key == "--targets")
         a.targets = value;
       else if (key == "--results-dir")
@@ -166,11 +169,7 @@ int report(const Args& a) {
 
   // Everything is built before anything is written (OutputSet).
   OutputSet out;
-  for (const auto& op : m.ops())
-    out.add((std::filesystem::path(a.results_dir) / op_file_name(op)).string(), to_csv(case_table(m.cases_of(op), false)));
-  std::vector<const Case*> all;
-  for (const auto& c : m.cases) all.push_back(&c);
-  out.add(a.cases_csv, to_csv(case_table(all, true)));
+  add_case_tables(out, m, a.results_dir, a.cases_csv);
   SummaryOptions options;
   options.demand = demand ? &*demand : nullptr;
   options.plots = a.plots;
@@ -223,7 +222,7 @@ int update_targets(const Args& a) {
   std::vector<std::string> notes;
   const std::string text = updated_status(existing, path, targets, run, &notes);
   for (const auto& n : notes) std::cerr << "mpsfb_report: " << n << "\n";
-  write_atomically(path, text);
+  write_atomically(path, text, /*replaces_input=*/true);  // the status file read above
   std::cerr << "mpsfb_report: wrote " << path << "\n";
   return 0;
 }
@@ -241,7 +240,10 @@ int main(int argc, char** argv) {
     }
     switch (a.mode) {
       case Args::Mode::kCompare:
-        return compare(a);
+        // The comparison is standard output: one that did not take it (a full disk) is an error.
+        if (const int rc = compare(a); rc != 0) return rc;
+        if (const std::string why = mpsfb::stdout_problem(); !why.empty()) throw std::runtime_error(why);
+        return 0;
       case Args::Mode::kUpdateTargets:
         return update_targets(a);
       case Args::Mode::kReport:
