@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--native-functions", metavar="PATH",
                    help="passed on to mps_benchmarks: the native_functions.yaml the verdicts "
                         "come from (default: the one beside its torch)")
+    p.add_argument("--verdict-torch", metavar="VERSION",
+                   help="passed on to mps_benchmarks: judge by that torch release (2.15.0) or "
+                        "latest, fetched into its cache (default: the torch it links)")
     p.add_argument("-v", "--verbose", action="store_true", help="log requests on stderr")
     p.add_argument("--backoff", type=float, default=None, help=argparse.SUPPRESS)
     return p
@@ -158,6 +161,12 @@ def run(args: argparse.Namespace) -> int:
     if args.native_functions is not None and not args.mps_benchmarks:
         raise SyncError("--native-functions is passed on to mps_benchmarks: it needs "
                         "--mps-benchmarks PATH")
+    if args.verdict_torch is not None and not args.mps_benchmarks:
+        raise SyncError("--verdict-torch is passed on to mps_benchmarks: it needs "
+                        "--mps-benchmarks PATH")
+    if args.verdict_torch is not None and args.native_functions is not None:
+        raise SyncError("--verdict-torch and --native-functions both name the verdicts' torch: "
+                        "give one")
     if args.mps_benchmarks:
         verdicts.check_binary(args.mps_benchmarks, args.native_functions)
 
@@ -261,7 +270,8 @@ def _record_verdicts(args: argparse.Namespace, doc: dict, new: List[dict]
         generated["mps_verdicts"] = "not recorded (no --mps-benchmarks)"
         return None, ("MPS verdicts not recorded (no --mps-benchmarks; the sync-targets "
                       "target passes its build's mps_benchmarks)")
-    found = verdicts.list_verdicts(args.mps_benchmarks, render(doc), args.native_functions)
+    found = verdicts.list_verdicts(args.mps_benchmarks, render(doc), args.native_functions,
+                                   args.verdict_torch)
     if found.missing:
         why = f"mps_benchmarks found no native_functions.yaml ({found.missing})"
         generated["mps_verdicts"] = f"not recorded: {why}"
@@ -271,6 +281,8 @@ def _record_verdicts(args: argparse.Namespace, doc: dict, new: List[dict]
     generated["mps_verdicts"] = {
         "torch": found.torch, "from": "mps_benchmarks --list-verdicts",
         "native_functions": found.native_functions,
+        **({"verdict_torch": args.verdict_torch, "verdict_source": found.source}
+           if args.verdict_torch is not None else {}),
         **{v.replace(" ", "_"): n[v][0] for v in VERDICTS}}
     summary = (f"MPS verdicts for torch {found.torch}: {n[FALLS_BACK][0]} entries still fall "
                f"back, {n[NATIVE][0]} native, {n[UNSUPPORTED_DTYPE][0]} unsupported dtype, "
