@@ -120,7 +120,7 @@ def test_schema_is_the_cpp_decoders(tmp_path):
 def _decoder_says(tmp_path, entry, *flags):
     """The decoder's stderr for a targets file of one aten::roll entry with `entry`'s lines."""
     probe = tmp_path / "limits.yaml"
-    probe.write_text("version: 1\nops:\n- op: aten::roll\n  shapes: [[4]]\n" + entry)
+    probe.write_text("version: 1\nops:\n- op: aten::roll\n  shapes: [[4]]\n  dtypes: [f32]\n" + entry)
     proc = mps_benchmarks("--benchmark_list_tests", f"--targets={probe}", *flags)
     return proc.returncode, proc.stderr
 
@@ -135,15 +135,17 @@ def test_decoder_limits_are_the_syncs(tmp_path):
     """schema.py's copy of the limits the sync applies to comments (issue 20, W1) is what the
     decoder enforces: each limit read back from the decoder's message about the value past it."""
     probe = tmp_path / "name.yaml"
-    probe.write_text(f"version: 1\nops:\n- op: aten::{'a' * schema.MAX_OP_NAME}\n  shapes: [[4]]\n")
+    probe.write_text(f"version: 1\nops:\n- op: aten::{'a' * schema.MAX_OP_NAME}\n  shapes: [[4]]\n  dtypes: [f32]\n")
     stderr = mps_benchmarks("--benchmark_list_tests", f"--targets={probe}").stderr
     assert _number(r"op name of \d+ characters, longer than (\d+)", stderr) == schema.MAX_OP_NAME
-    rc, stderr = _decoder_says(tmp_path, f"- op: aten::cumsum\n  shapes: [{[1] * (schema.MAX_SHAPE_DIMS + 1)}]\n")
+    rc, stderr = _decoder_says(tmp_path, f"- op: aten::cumsum\n  shapes: [{[1] * (schema.MAX_SHAPE_DIMS + 1)}]\n"
+                               "  dtypes: [f32]\n")
     assert _number(r"shape has \d+ dimensions, more than (\d+)", stderr) == schema.MAX_SHAPE_DIMS
-    rc, stderr = _decoder_says(tmp_path, f"- op: aten::cumsum\n  shapes: [[{1 << 20}, {schema.MEMORY_BUDGET_MB + 1}]]\n")
+    rc, stderr = _decoder_says(tmp_path, f"- op: aten::cumsum\n  shapes: [[{1 << 20}, {schema.MEMORY_BUDGET_MB + 1}]]\n"
+                               "  dtypes: [f32]\n")
     assert _number(r"over the memory budget of (\d+) MiB", stderr) == schema.MEMORY_BUDGET_MB
     for dtype, size in schema.DTYPE_BYTES.items():   # 2 Mi elements against a 1 MiB budget
-        rc, stderr = _decoder_says(tmp_path, f"  dtypes: [{dtype}]\n- op: aten::cumsum\n  shapes: [[{1 << 20}, 2]]\n"
+        rc, stderr = _decoder_says(tmp_path, f"- op: aten::cumsum\n  shapes: [[{1 << 20}, 2]]\n"
                                    f"  dtypes: [{dtype}]\n", "--memory_budget_mb=1")
         assert _number(rf"of {dtype} needs (\d+) MiB", stderr) == 2 * size, (dtype, stderr)
     rc, stderr = _decoder_says(tmp_path, f"  demand: {{votes: {schema.MAX_COUNT + 1}}}\n")
