@@ -111,6 +111,8 @@ void print_verdicts(const Targets& targets, const RunContext& ctx) {
   nlohmann::ordered_json out;
   out["torch_version"] = ctx.verdicts->torch_version();
   out[context::kNativeFunctions] = ctx.native_functions;
+  out[context::kVerdictSource] = ctx.verdicts->yaml_source();
+  out[context::kVerdictId] = ctx.verdicts->origin().id;
   auto& ops = out["ops"] = nlohmann::ordered_json::array();
   for (const auto& t : targets.ops) {
     verdicts::Verdict v = ctx.verdicts->judge(t.op, "", nullptr);
@@ -377,11 +379,12 @@ int run_main(int argc, char** argv) {
       throw std::invalid_argument("--fallback=emulate needs a device (cuda or mps); the selected device is cpu");
     if (ctx.emulate_all && ctx.fallback != FallbackMode::kEmulate)
       throw std::invalid_argument("--emulate=all needs --fallback=emulate");
-    const verdicts::Book book = load_verdicts(o.native_functions, &ctx.native_functions);
+    const verdicts::Book book = load_verdicts(o.verdicts, &ctx.native_functions);
     ctx.verdicts = &book;
     std::cerr << "mps_benchmarks: torch " << torch_version() << ", device " << ctx.device.str() << " ("
               << device_name(ctx.device) << ")" << (o.device == "auto" ? " [auto: mps, then cuda, then cpu]" : "")
               << ", fallback " << o.fallback << "\n";
+    if (!o.verdicts.given().empty()) std::cerr << "mps_benchmarks: MPS verdicts: " << book.yaml_source() << "\n";
     if (ctx.device.is_cpu())
       std::cerr << "mps_benchmarks: no accelerator: measuring CPU baselines only (dev_us, penalty and the copy "
                    "counters need a device)\n";

@@ -403,23 +403,114 @@ TEST(EndToEnd, EveryCaseCarriesItsMpsVerdictAndItsSource) {
   const auto roll = label_of(j, "op:aten::roll/shape:8x16/dtype:f32/device:cpu/manual_time");
   EXPECT_NE(roll.find("mps_verdict=native"), std::string::npos) << roll;
   EXPECT_NE(roll.find("verdict_source=static: native_functions.yaml of torch "), std::string::npos) << roll;
+  const std::string torch = j.at("context").at("torch_version");
+  EXPECT_NE(roll.find("verdict_torch=" + torch + "; verdict_id=sha256:"), std::string::npos) << roll;
+  EXPECT_EQ(j.at("context").at("verdict_id").get<std::string>().size(), 7u + 64u);
+  EXPECT_EQ(j.at("context").at("verdict_source"), "static: native_functions.yaml of torch " + torch);
   // A case the op rejects still says its verdict.
   const auto bad = label_of(j, "op:aten::upsample_bicubic2d/shape:16/dtype:f32/device:cpu/manual_time");
   EXPECT_NE(bad.find("mps_verdict=native"), std::string::npos) << bad;
 }
 
-TEST(EndToEnd, WithoutNativeFunctionsTheRunGoesOnWithUnknownVerdicts) {
-  const auto out = temp_json("noyaml");
-  const auto r = run("--device=cpu --native-functions=/nonexistent/native_functions.yaml --targets=" + data("e2e.yaml") +
+// W6 of issue 20: a verdict source the user named that cannot be used is a flag error.
+TEST(EndToEnd, AnExplicitVerdictSourceThatCannotBeUsedIsAFlagError) {
+  const fs::path dir = mpsfb::testing::fresh_temp_path("mpsfb_e2e_bad_sources");
+  fs::create_directories(dir / "a_directory");
+  ASSERT_EQ(mkfifo((dir / "fifo").c_str(), 0600), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--native-functions=/nonexistent/native_functions.yaml", "/nonexistent/native_functions.yaml: no such file"},
+      {"--native-functions=" + (dir / "a_directory").string(), "not a regular file"},
+      {"--native-functions=" + (dir / "fifo").string(), "not a regular file"},
+      {"--native-functions=" + data("e2e.yaml"), "not a native_functions.yaml"},
+      {"--torch-source=/nonexistent", "--torch-source=/nonexistent: no such directory"},
+      {"--verdict-torch=../2.15", "expected a torch release such as 2.15.0, or latest"},
+      {"--verdict-torch=2.15.0 --torch-source=/x", "the verdicts come from one source"}};
+  for (const auto& [flag, why] : cases) {
+    const auto out = temp_json("bad_source");
+    const auto r = run("--device=cpu " + flag + " --targets=" + data("e2e.yaml") +
+                       " --benchmark_filter=op:aten::roll/ --benchmark_min_time=0.001 --benchmark_out=" + out.string());
+    EXPECT_EQ(r.rc, 2) << flag << "\n" << r.output;
+    EXPECT_NE(r.output.find(why), std::string::npos) << flag << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(out)) << flag;
+    EXPECT_EQ(run("--device=cpu --list-verdicts " + flag + " --targets=" + data("e2e.yaml")).rc, 2) << flag;
+  }
+  fs::remove_all(dir);
+}
+
+// --verdict-torch from the cache (an entry as tools/fetch_torch_files.py writes it): every case
+// and the context name that torch and its yaml; a release that cannot be fetched (pip finds
+// nothing on an empty local index) is judged by the linked torch, saying so, and the run goes on.
+TEST(EndToEnd, VerdictTorchJudgesEveryCaseAndFallsBackToTheLinkedTorch) {
+  const fs::path cache = mpsfb::testing::fresh_temp_path("mpsfb_e2e_cache");
+  fs::remove_all(cache);
+  const fs::path entry = cache / "torch" / "2.99.0";
+  fs::create_directories(entry);
+  const std::string yaml = "- func: roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor\n"
+                           "  dispatch:\n    CPU, CUDA: roll\n";
+  std::ofstream(entry / "native_functions.yaml") << yaml;
+  setenv("MPSFB_CACHE_DIR", cache.c_str(), 1);
+  setenv("PIP_CONFIG_FILE", "/dev/null", 1);  // pip sees an empty local index: no network
+  setenv("PIP_NO_INDEX", "1", 1);
+  setenv("PIP_FIND_LINKS", cache.c_str(), 1);
+  auto wheel_json = [&](const std::string& hex) {
+    std::ofstream(entry / "wheel.json") << "{\"version\": \"2.99.0\", \"wheel\": \"torch-2.99.0-cp312-cp312-macosx_14_0_arm64.whl\", "
+                                           "\"sha256\": \"" << std::string(64, 'b') << "\", \"files\": "
+                                           "{\"native_functions.yaml\": \"" << hex << "\"}}\n";
+  };
+  // The entry's sha256 from the binary itself: list once with a wrong one (corrupt, refetch fails,
+  // linked torch), then read the digest the --native-functions source reports for the same file.
+  const auto nf = run("--device=cpu --list-verdicts --native-functions=" + (entry / "native_functions.yaml").string() +
+                      " --targets=" + data("e2e.yaml"));
+  ASSERT_EQ(nf.rc, 0) << nf.output;
+  const auto nj = nlohmann::json::parse(nf.output.substr(nf.output.find('{')));
+  const std::string id = nj.at("verdict_id");
+  ASSERT_EQ(id.rfind("sha256:", 0), 0u) << id;
+  wheel_json(id.substr(7));
+
+  const auto out = temp_json("verdict_torch");
+  const auto r = run("--device=cpu --verdict-torch=2.99.0 --targets=" + data("e2e.yaml") +
                      " --benchmark_filter=op:aten::roll/ --benchmark_min_time=0.001 --benchmark_out_format=json "
                      "--benchmark_out=" + out.string());
   ASSERT_EQ(r.rc, 0) << r.output;
-  EXPECT_NE(r.output.find("no MPS verdicts: /nonexistent/native_functions.yaml: no such file"), std::string::npos)
-      << r.output;
   const auto j = read_json(out);
-  EXPECT_EQ(j.at("context").at("native_functions").get<std::string>().rfind("not found: ", 0), 0u);
+  EXPECT_EQ(j.at("context").at("verdict_torch"), "2.99.0");
+  EXPECT_EQ(j.at("context").at("verdict_id"), id);
+  EXPECT_EQ(j.at("context").at("native_functions"), (entry / "native_functions.yaml").string());
+  const std::string source = "static: native_functions.yaml of torch 2.99.0 (wheel "
+                             "torch-2.99.0-cp312-cp312-macosx_14_0_arm64.whl sha256 bbbbbbbbbbbb)";
+  EXPECT_EQ(j.at("context").at("verdict_source"), source);
   const auto roll = label_of(j, "op:aten::roll/shape:8x16/dtype:f32/device:cpu/manual_time");
-  EXPECT_NE(roll.find("mps_verdict=unknown"), std::string::npos) << roll;
+  EXPECT_NE(roll.find("mps_verdict=falls back; mps_via=aten::roll; verdict_source=" + source +
+                      "; verdict_torch=2.99.0; verdict_id=" + id),
+            std::string::npos)
+      << roll;
+
+  // Emulation follows the chosen verdict: roll, native in the linked torch, falls back in 2.99.0.
+  if (torch::cuda::is_available()) {
+    const auto cuda_out = temp_json("verdict_torch_cuda");
+    const auto c = run("--device=cuda --fallback=emulate --verdict-torch=2.99.0 --targets=" + data("e2e.yaml") +
+                       " --benchmark_filter=op:aten::roll/ --benchmark_min_time=0.001 --benchmark_out_format=json "
+                       "--benchmark_out=" + cuda_out.string());
+    ASSERT_EQ(c.rc, 0) << c.output;
+    const auto* row = find(read_json(cuda_out).at("benchmarks"), "op:aten::roll/shape:8x16/dtype:f32/device:cuda/manual_time");
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->at("fallback").get<double>(), 1);
+    EXPECT_NE(row->at("label").get<std::string>().find("emulated_ops=aten::roll"), std::string::npos) << row->dump(1);
+  }
+
+  wheel_json(std::string(64, '0'));  // corrupt: the fetcher runs pip, which finds nothing
+  const auto fb = run("--device=cpu --list-verdicts --verdict-torch=2.99.0 --targets=" + data("e2e.yaml"));
+  EXPECT_EQ(fb.rc, 0) << fb.output;
+  EXPECT_NE(fb.output.find("corrupt cache entry"), std::string::npos) << fb.output;
+  EXPECT_NE(fb.output.find("mps_benchmarks: --verdict-torch=2.99.0: pip download torch==2.99.0 failed (exit 1): "),
+            std::string::npos)
+      << fb.output;
+  EXPECT_NE(fb.output.find("; judging with the linked torch "), std::string::npos) << fb.output;
+  const auto fj = nlohmann::json::parse(fb.output.substr(fb.output.find("\n{") + 1));
+  EXPECT_NE(fj.at("torch_version"), "2.99.0");
+  EXPECT_EQ(fj.at("ops").at(0).at("mps_verdict"), "native");  // roll in the linked torch
+  for (const char* v : {"MPSFB_CACHE_DIR", "PIP_CONFIG_FILE", "PIP_NO_INDEX", "PIP_FIND_LINKS"}) unsetenv(v);
+  fs::remove_all(cache);
 }
 
 TEST(EndToEnd, ListVerdictsJudgesCompositesByTheirLeaves) {
