@@ -82,22 +82,22 @@ if [ "${PYTORCH_ENABLE_MPS_FALLBACK:-}" = 0 ]; then
 fi
 say "running: $* (PYTORCH_ENABLE_MPS_FALLBACK=1 PYTORCH_MPS_LOG_PROFILE_INFO=$bits); stderr kept in $log"
 t0=$(now)
-# Ctrl-C stops the program, not the report: what it logged until then is reported, and the
-# script exits 130 after. tee ignores the signal, so the log keeps every line written.
-interrupted=""
-trap 'interrupted=1' INT TERM
+# Ctrl-C (SIGINT, sent to the whole foreground group) stops the program, not the report: this
+# shell and tee ignore it while the program runs (tee inherits that from its start, so the log
+# keeps every line written), the program's side of the pipe takes it as usual, and what it
+# logged until then is reported. SIGTERM, sent to one process, keeps its usual meaning.
+trap '' INT
 # stderr through tee (still shown, and kept), stdout untouched.
 {
-  PYTORCH_ENABLE_MPS_FALLBACK=1 PYTORCH_MPS_LOG_PROFILE_INFO=$bits "$@" 2>&1 1>&3 3>&- |
-    (trap '' INT TERM; exec tee "$log") 1>&2 3>&-
+  (trap - INT; exec env PYTORCH_ENABLE_MPS_FALLBACK=1 PYTORCH_MPS_LOG_PROFILE_INFO="$bits" "$@") 2>&1 1>&3 3>&- |
+    tee "$log" 1>&2 3>&-
   status=${PIPESTATUS[0]}
 } 3>&1
-trap - INT TERM
+trap - INT
 t1=$(now)
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { w = b - a; if (w <= 0) w = 0.001; printf "%.3f", w }')
-if [ -n "$interrupted" ]; then
+if [ "$status" = 130 ]; then
   say "interrupted (status $status): reporting what the command logged until then"
-  status=130
 elif [ "$status" != 0 ]; then
   say "the command exited with status $status; reporting what it logged"
 fi
