@@ -3,9 +3,11 @@
 // verdict diff between two yamls or two releases, and the loader's errors (file:line).
 #include "contract/coverage.h"
 #include "contract/result.h"
+#include "contract/verdict_source.h"
 #include "generate.h"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <array>
 #include <cstdio>
@@ -48,9 +50,13 @@ struct FakeReleases {
                          yaml_entry("flip", flip[i]) + yaml_entry("qux", "CPU");
       if (i > 0) yaml += yaml_entry("newop", "MPS");
       write(dir / "native_functions.yaml", yaml);
+      const std::string common_mps = "UNIMPLEMENTED_XFAILLIST = {}\n";
+      if (i > 0) write(dir / "common_mps.py", common_mps);
       write(dir / "wheel.json", "{\"version\": \"" + v + "\", \"wheel\": \"torch-" + v + "-x.whl\", \"sha256\": \"aa" +
-                                    std::to_string(i) + "\", \"files\": {\"native_functions.yaml\": \"bb" +
-                                    std::to_string(i) + "\"" + (i > 0 ? ", \"common_mps.py\": \"cc\"" : "") + "}}\n");
+                                    std::to_string(i) + "\", \"files\": {\"native_functions.yaml\": \"" +
+                                    verdicts::sha256_hex(yaml) + "\"" +
+                                    (i > 0 ? ", \"common_mps.py\": \"" + verdicts::sha256_hex(common_mps) + "\"" : "") +
+                                    "}}\n");
       if (i > 0) write(root / "lists" / (v + ".txt"), i == 1 ? "foo_info\nlinalg.gone\n" : "foo_info\n");
       dirs.push_back(dir.string());
     }
@@ -85,7 +91,7 @@ TEST(CoverageGenerate, JudgesEveryReleaseWithItsOwnYaml) {
   const Coverage cov = FakeReleases().make();
   ASSERT_EQ(cov.releases.size(), 3u);
   EXPECT_EQ(cov.releases[2].sha256, "aa2");
-  EXPECT_EQ(cov.releases[1].files.at("common_mps.py"), "cc");
+  EXPECT_EQ(cov.releases[1].files.at("common_mps.py"), verdicts::sha256_hex("UNIMPLEMENTED_XFAILLIST = {}\n"));
   const std::string N = verdict::kNative, F = verdict::kFallsBack, U = verdict::kUnknown;
   EXPECT_EQ(cov.find("aten::foo")->verdicts, verdicts_of({F.c_str(), F.c_str(), N.c_str()}));
   EXPECT_EQ(cov.native_since("aten::foo"), "2.3");
@@ -127,6 +133,18 @@ TEST(CoverageGenerate, AMissingListForAReleaseWithCommonMpsIsAnError) {
   FakeReleases f;
   fs::remove(f.root / "lists" / "2.2.0.txt");
   EXPECT_THROW(f.make(), std::runtime_error);
+}
+
+TEST(CoverageGenerate, ACorruptCacheEntryIsAnErrorNamingTheFile) {
+  FakeReleases f;
+  write(fs::path(f.dirs[1]) / "native_functions.yaml", yaml_entry("foo", "CPU, MPS"));
+  try {
+    f.make();
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("2.2.0/native_functions.yaml: its sha256 is not the one"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(CoverageFormat, WhatIsWrittenReadsBack) {
@@ -258,5 +276,33 @@ TEST(CoverageBinary, BadInputIsOneLineAndExit2WithNothingWritten) {
   EXPECT_EQ(run("diff 2.1").rc, 2);
 }
 
-}  // namespace
+// The committed data: the seed leads with the requested ops that still fall back in the newest
+// release of ops/mps_coverage.yaml, by votes, and every seed op is in that file.
+TEST(CommittedSeed, LeadsWithTheRequestedOpsThatStillFallBackInTheNewestRelease) {
+  const std::string root = MPSFB_SOURCE_DIR;
+  const Coverage cov = load_coverage(root + "/ops/mps_coverage.yaml");
+  const std::string newest = cov.newest()->minor();
+  const std::vector<SeedOp> seed = read_seed(root + "/ops/targets.seed.yaml");
+  const YAML::Node doc = YAML::LoadFile(root + "/ops/targets.seed.yaml");
+  auto votes = [&](size_t i) {
+    const YAML::Node d = doc["ops"][i]["demand"];
+    return d && d["votes"] ? d["votes"].as<int>() : 0;
+  };
+  auto requested_fallback = [&](size_t i) {
+    return votes(i) > 0 && cov.verdict(seed[i].op, newest) == verdict::kFallsBack;
+  };
+  size_t lead = 0;
+  while (lead < seed.size() && requested_fallback(lead)) ++lead;
+  EXPECT_GE(lead, 10u) << "the seed's lead in torch " << newest;
+  for (size_t i = 0; i < seed.size(); ++i) {
+    EXPECT_NE(cov.find(seed[i].op), nullptr) << seed[i].op << " is not in ops/mps_coverage.yaml: regenerate it";
+    if (i > 0 && i < lead) {
+      EXPECT_GE(votes(i - 1), votes(i)) << seed[i].op << ": the lead is ranked by votes";
+    }
+    if (i >= lead) {
+      EXPECT_FALSE(requested_fallback(i)) << seed[i].op << " falls back in " << newest << " but is not in the lead";
+    }
+  }
+}
 
+}  // namespace

@@ -2,6 +2,7 @@
 
 #include "contract/result.h"
 #include "contract/verdict.h"
+#include "contract/verdict_source.h"
 #include "regular_file.h"
 
 #include <yaml-cpp/yaml.h>
@@ -52,7 +53,15 @@ ReleaseInput read_release(const std::string& entry_dir, const std::string& lists
   const YAML::Node files = w["files"];
   if (!files || !files.IsMap() || !files["native_functions.yaml"])
     fail(json, files ? files : w, "files has no native_functions.yaml");
-  for (const auto& kv : files) in.release.files[kv.first.as<std::string>()] = text_of(json, kv.second, "a file's sha256", files);
+  // A valid entry only: every file it lists has its sha256 (interfaces of the torch-files cache).
+  for (const auto& kv : files) {
+    const std::string name = kv.first.as<std::string>(), sha = text_of(json, kv.second, "a file's sha256", files);
+    const std::string file = (fs::path(entry_dir) / name).string();
+    if (verdicts::sha256_hex(read_regular_file(file, "a cache entry's file")) != sha)
+      throw std::runtime_error(file + ": its sha256 is not the one " + json +
+                               " records (a corrupt cache entry: fetch it again)");
+    in.release.files[name] = sha;
+  }
   in.native_functions = (fs::path(entry_dir) / "native_functions.yaml").string();
   if (in.release.files.count("common_mps.py") && !lists_dir.empty()) {
     in.unimplemented_source = (fs::path(lists_dir) / (in.release.torch + ".txt")).string();
