@@ -197,23 +197,22 @@ constexpr const char* kReleases =
     "releases:\n  - {torch: \"2.1.0\", wheel: w, sha256: s}\n  - {torch: \"2.2.0\", wheel: w, sha256: s}\nops:\n";
 
 TEST(CoverageLoad, ErrorsNameFileAndLine) {
-  EXPECT_EQ(load_error(std::string(kReleases) + "  - op: aten::a\n    verdicts: {\"2.1\": native, \"2.2\": native}\n"
-                                                "    native_since: \"2.1\"\n    votes: 3\n"),
-            "cov.yaml:8: unknown key 'votes' in an ops entry");
-  EXPECT_EQ(load_error(std::string(kReleases) + "  - op: aten::a\n    verdicts: {\"2.1\": native, \"2.2\": fine}\n"
-                                                "    native_since: null\n"),
-            "cov.yaml:6: aten::a: verdict 'fine' (expected native, falls back, unsupported dtype or unknown)");
-  EXPECT_EQ(load_error(std::string(kReleases) + "  - op: aten::a\n    verdicts: {\"2.1\": falls back, \"2.2\": native}\n"
-                                                "    native_since: \"2.1\"\n"),
-            "cov.yaml:7: aten::a: native_since 2.1 disagrees with its verdicts (they say 2.2)");
-  EXPECT_EQ(load_error(std::string(kReleases) + "  - op: aten::a\n    verdicts: {\"2.9\": native}\n"
-                                                "    native_since: null\n"),
-            "cov.yaml:6: aten::a: verdict for 2.9, which releases: does not list");
-  EXPECT_EQ(load_error(std::string(kReleases) + "  - op: aten::a\n    verdicts: {}\n    native_since: null\n"
-                                                "  - op: aten::a\n    verdicts: {}\n    native_since: null\n"),
-            "cov.yaml:8: aten::a is listed twice");
-  EXPECT_EQ(load_error("releases: []\nops: []\n"), "cov.yaml:1: releases: is not a non-empty list");
-  EXPECT_EQ(load_error("ops: [\n"), "cov.yaml:2: not valid YAML: end of sequence flow not found");
+  const std::string r = kReleases;
+  const std::pair<std::string, std::string> kCases[] = {
+      {r + "  - op: aten::a\n    verdicts: {\"2.1\": native, \"2.2\": native}\n    native_since: \"2.1\"\n    votes: 3\n",
+       "cov.yaml:8: unknown key 'votes' in an ops entry"},
+      {r + "  - op: aten::a\n    verdicts: {\"2.1\": native, \"2.2\": fine}\n    native_since: null\n",
+       "cov.yaml:6: aten::a: verdict 'fine' (expected native, falls back, unsupported dtype or unknown)"},
+      {r + "  - op: aten::a\n    verdicts: {\"2.1\": falls back, \"2.2\": native}\n    native_since: \"2.1\"\n",
+       "cov.yaml:7: aten::a: native_since 2.1 disagrees with its verdicts (they say 2.2)"},
+      {r + "  - op: aten::a\n    verdicts: {\"2.9\": native}\n    native_since: null\n",
+       "cov.yaml:6: aten::a: verdict for 2.9, which releases: does not list"},
+      {r + "  - op: aten::a\n    verdicts: {}\n    native_since: null\n  - op: aten::a\n    verdicts: {}\n    native_since: null\n",
+       "cov.yaml:8: aten::a is listed twice"},
+      {"releases: []\nops: []\n", "cov.yaml:1: releases: is not a non-empty list"},
+      {"ops: [\n", "cov.yaml:2: not valid YAML: end of sequence flow not found"},
+  };
+  for (const auto& [text, error] : kCases) EXPECT_EQ(load_error(text), error) << text;
 }
 
 TEST(CoverageLoad, AMissingFileIsNamed) {

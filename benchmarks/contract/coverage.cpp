@@ -1,6 +1,7 @@
 #include "coverage.h"
 
 #include "contract/result.h"
+#include "contract/yaml_text.h"
 #include "regular_file.h"
 
 #include <yaml-cpp/yaml.h>
@@ -113,12 +114,7 @@ std::string Coverage::verdict(const std::string& op, const std::string& release)
 }
 
 Coverage parse_coverage(const std::string& text, const std::string& path) {
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
-  }
+  const YAML::Node doc = parse_yaml(text, path);
   if (!doc.IsMap()) throw std::runtime_error(path + ":1: not a coverage file (expected: releases: and ops:)");
   known_keys(path, doc, {"releases", "ops"}, "the file");
   Coverage cov;

@@ -3,6 +3,7 @@
 #include "contract/result.h"
 #include "contract/verdict.h"
 #include "contract/verdict_source.h"
+#include "contract/yaml_text.h"
 #include "regular_file.h"
 
 #include <yaml-cpp/yaml.h>
@@ -17,12 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 YAML::Node load_yaml(const std::string& path, const std::string& what) {
-  const std::string text = read_regular_file(path, what);
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
-  }
+  return parse_yaml(read_regular_file(path, what), path);
 }
 
 [[noreturn]] void fail(const std::string& path, const YAML::Node& at, const std::string& what) {
