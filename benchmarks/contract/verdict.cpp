@@ -1,5 +1,7 @@
 #include "verdict.h"
 
+#include "contract/yaml_text.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -54,12 +56,7 @@ const AlwaysRow kAlways[] = {
 }  // namespace
 
 NativeFunctions parse_native_functions(const std::string& text, const std::string& path) {
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
-  }
+  const YAML::Node doc = parse_yaml(text, path);
   if (!doc.IsSequence())
     throw std::runtime_error(path + ": not a native_functions.yaml (expected: a list of '- func:' entries)");
   NativeFunctions nf;

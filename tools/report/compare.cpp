@@ -1,5 +1,6 @@
 #include "compare.h"
 
+#include "contract/coverage.h"
 #include "op_verdict.h"
 #include "report.h"
 #include "table.h"
@@ -95,32 +96,47 @@ void flips_section(std::ostringstream& out, const Model& base, const Model& cont
            "op).\n\n";
 }
 
-// fixed: falls back -> native; regressed: native -> falls back; changed: any other difference
-// (a composite's leaves, an unsupported dtype). Ops without a verdict on a side are not compared.
+// fixed: falls back -> native; regressed: native -> falls back (coverage::diff_verdicts, the one
+// definition); changed: any other difference (a composite's leaves, an unsupported dtype). Ops
+// without a verdict on a side are not compared.
 void verdicts_section(std::ostringstream& out, const Model& base, const Model& contender) {
   out << "## Verdict changes\n\n";
   Table t({{"op"}, {"base"}, {"contender"}, {"change"}});
-  std::vector<std::vector<std::string>> rows[3];  // fixed, regressed, changed
-  size_t compared = 0;
+  std::map<std::string, std::string> before, after;  // the ops judged in both
   for (const auto& op : all_ops(base, contender)) {
     const OpVerdict a = op_verdict(base, op), b = op_verdict(contender, op);
     if (verdict_unknown(a.verdict) || verdict_unknown(b.verdict)) continue;
-    ++compared;
-    const std::string was = a.text(op), now = b.text(op);
+    before[op] = a.verdict;
+    after[op] = b.verdict;
+  }
+  if (before.empty()) {
+    out << "Not applicable: no op has a verdict in both runs (runs from before verdicts, or no common op).\n\n";
+    return;
+  }
+  const coverage::VerdictDiff d = coverage::diff_verdicts(before, after);
+  const std::set<std::string> fixed(d.fixed.begin(), d.fixed.end()), regressed(d.regressed.begin(), d.regressed.end());
+  std::vector<std::vector<std::string>> rows[3];  // fixed, regressed, changed
+  for (const auto& op : all_ops(base, contender)) {
+    if (!before.count(op)) continue;
+    const std::string was = op_verdict(base, op).text(op), now = op_verdict(contender, op).text(op);
     if (was == now) continue;
-    const int kind = a.verdict == verdict::kFallsBack && b.verdict == verdict::kNative   ? 0
-                     : a.verdict == verdict::kNative && b.verdict == verdict::kFallsBack ? 1
-                                                                                         : 2;
+    const int kind = fixed.count(op) ? 0 : regressed.count(op) ? 1 : 2;
     rows[kind].push_back({"`" + op + "`", was, now, kind == 0 ? "fixed" : kind == 1 ? "regressed" : "changed"});
   }
   for (auto& group : rows)
     for (auto& r : group) t.add_row(std::move(r));
-  if (compared == 0) {
-    out << "Not applicable: no op has a verdict in both runs (runs from before verdicts, or no common op).\n\n";
-    return;
+  const std::string torch_a = verdict_torch(base), torch_b = verdict_torch(contender);
+  out << "MPS verdicts of torch " << torch_a << " (base) and torch " << torch_b << " (contender), for the "
+      << before.size() << " ops judged in both.\n\n";
+  if (torch_a != torch_b) {  // two verdict torches: what the newer one implemented, and lost
+    auto names = [](const std::vector<std::string>& ops) {
+      std::vector<std::string> c;
+      for (const auto& op : ops) c.push_back("`" + op + "`");
+      return c.empty() ? std::string("none") : join(c, ", ");
+    };
+    out << "From torch " << torch_a << " to torch " << torch_b << ": " << d.fixed.size() << " fixed ("
+        << names(d.fixed) << "), " << d.regressed.size() << " regressed (" << names(d.regressed) << ").\n\n";
   }
-  out << "MPS verdicts of torch " << verdict_torch(base) << " (base) and torch " << verdict_torch(contender)
-      << " (contender), for the " << compared << " ops judged in both.\n\n";
   if (t.empty())
     out << "None: every op has the same verdict.\n\n";
   else

@@ -28,12 +28,14 @@ namespace {
 
 constexpr const char* kUsage =
     "usage:\n"
-    "  mpsfb_report [--targets=FILE] [--results-dir=DIR] [--summary=FILE] [--cases-csv=FILE]\n"
+    "  mpsfb_report [--targets=FILE] [--coverage=FILE] [--results-dir=DIR] [--summary=FILE] [--cases-csv=FILE]\n"
     "               [--embed-plot=IMAGE]... RUN.json [RUN.json...]\n"
     "      results/<op>.csv per op, report/summary.md, report/cases.csv (all cases, for plots).\n"
     "      Several runs are merged; a case in a later file replaces the same case of an earlier one.\n"
     "      --targets: demand and links (default: the targets file named in the run, if it exists).\n"
     "      --embed-plot: an image for the summary to show, relative to the summary (repeatable).\n"
+    "      --coverage: the coverage history, for \"native since\" and the newest release's verdict beside an older\n"
+    "      verdict torch's (default: ops/mps_coverage.yaml, if there is one here; docs/coverage.md).\n"
     "  mpsfb_report --compare BASE.json CONTENDER.json\n"
     "      Markdown to stdout: verdict changes, fallback flips, per-case changes of cpu_us, dev_us, penalty.\n"
     "  mpsfb_report --update-targets TARGETS.yaml RUN.json [RUN.json...]\n"
@@ -54,6 +56,7 @@ struct Args {
   enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog } mode = Mode::kReport;
   std::vector<std::string> inputs;
   std::optional<std::string> targets;
+  std::optional<std::string> coverage;  // --coverage
   std::string results_dir = "results";
   std::string summary = "report/summary.md";
   std::string cases_csv;  // default: cases.csv beside the summary
@@ -98,6 +101,8 @@ Args parse_args(const std::vector<std::string>& argv) {
       if (is_path && value.empty()) throw UsageError(key + "= needs a path (empty: would write or read in '.')");
       if (key == "--targets")
         a.targets = value;
+      else if (key == "--coverage")
+        a.coverage = value;
       else if (key == "--results-dir")
         a.results_dir = value;
       else if (key == "--summary")
@@ -161,9 +166,18 @@ std::optional<TargetsDemand> demand_for(const Args& a, const Model& m) {
   return std::nullopt;
 }
 
+// An explicit --coverage must load; the default one is used when it exists here.
+std::optional<coverage::Coverage> coverage_for(const Args& a) {
+  if (a.coverage) return coverage::load_coverage(*a.coverage);
+  const std::string implicit = "ops/mps_coverage.yaml";
+  if (std::error_code ec; !std::filesystem::exists(implicit, ec)) return std::nullopt;
+  return coverage::load_coverage(implicit);
+}
+
 int report(const Args& a) {
   const Model m = load(a.inputs);
   const auto demand = demand_for(a, m);
+  const auto history = coverage_for(a);
   if (m.cases.empty() && m.workloads.empty())
     throw std::runtime_error(a.inputs.front() + ": no op: or workload: cases in the input (is it mps_benchmarks output?)");
 
@@ -173,6 +187,7 @@ int report(const Args& a) {
   SummaryOptions options;
   options.demand = demand ? &*demand : nullptr;
   options.plots = a.plots;
+  options.coverage = history ? &*history : nullptr;
   add_report(out, summary_report(m, options), a.summary, std::filesystem::path(a.cases_csv).parent_path().string());
   out.commit();
   std::cerr << "mpsfb_report: " << m.cases.size() << " cases of " << m.ops().size() << " ops -> " << a.results_dir

@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include "cells.h"
+#include "contract/verdict.h"
 #include "op_verdict.h"
 #include "stats.h"
 #include "text.h"
@@ -200,13 +201,48 @@ OpLine op_line(const Model& m, const std::string& op, const TargetsDemand* deman
   return l;
 }
 
+// The coverage history beside the run: set when the run's verdict torch is older than the newest
+// release the history judged, so that the report shows both verdicts and says which is which.
+struct Newer {
+  std::string run_torch;  // "2.13": the torch whose verdicts the run carries
+  std::string role;       // "linked": the torch the run linked; "verdict torch": one the run chose
+  std::string newest;     // "2.15"
+};
+
+std::optional<Newer> newer_release(const Model& m, const coverage::Coverage* cov) {
+  if (!cov || !cov->newest()) return std::nullopt;
+  const std::string run = verdict_torch(m);
+  const auto a = verdicts::parse_torch_version(run), b = verdicts::parse_torch_version(cov->newest()->torch);
+  if (!a || !b || !(*a < *b)) return std::nullopt;
+  const std::string linked = m.ctx(context::kTorchVersion);
+  const bool is_linked = m.ctx(context::kVerdictTorch).empty() || coverage::minor_of(linked) == coverage::minor_of(run);
+  return Newer{coverage::minor_of(run), is_linked ? "linked" : "verdict torch", cov->newest()->minor()};
+}
+
 // What every section of the summary reads: the run, its ops ranked, and the options.
 struct Summary {
   const Model& m;
   const SummaryOptions& options;
   std::vector<OpLine> lines;  // highest pain first
+  std::optional<Newer> newer;
 
   bool have_demand() const { return options.demand != nullptr; }
+  std::optional<std::string> native_since(const std::string& op) const {
+    return options.coverage ? options.coverage->native_since(op) : std::nullopt;
+  }
+  // The run's verdict of an op, and where a newer release implements it, since when:
+  // "falls back in 2.13 (linked); native since 2.15".
+  std::string verdict_text(const OpLine& l) const {
+    const std::string text = l.verdict.text(l.op);
+    const auto since = native_since(l.op);
+    if (!newer || l.verdict.verdict != verdict::kFallsBack || !since) return text;
+    return text + " in " + newer->run_torch + " (" + newer->role + "); native since " + *since;
+  }
+  // The newest release's verdict of an op, from the history.
+  std::string newest_verdict(const std::string& op) const {
+    const std::string v = options.coverage->verdict(op, newer->newest);
+    return v.empty() ? "— (not in " + options.coverage->path + ")" : v;
+  }
 };
 
 std::string range_cell(const Cost& k) {
@@ -280,53 +316,63 @@ Section pain_section(const Summary& s) {
            "magnitude, so each counts by its logarithm and neither a viral request nor one huge tensor drowns the "
            "other; an op nobody asked for, or one that loses nothing, scores 0.\n\n";
   if (!s.have_demand()) prose << "No targets file was read: votes count as 0 and links are unknown.\n\n";
+  if (s.newer)
+    prose << "Two verdicts per op: **MPS verdict** is torch " << s.newer->run_torch << "'s (the " << s.newer->role
+          << " torch, which judged this run and ranks it); **torch " << s.newer->newest
+          << " (newest)** is the newest release's, from " << code(s.options.coverage->path)
+          << " (the coverage history, docs/coverage.md), which also names the release an op is native since.\n\n";
   if (without_verdict == lines.size() && !lines.empty())
     prose << "This run carries no MPS verdicts (it predates them): every op is ranked on its measurements alone, "
              "whether or not it still falls back in this torch.\n\n";
   else if (without_verdict > 0)
     prose << "Ops without an MPS verdict (" << without_verdict << ", from a run that predates verdicts) are ranked "
           << "on their measurements alone, marked unknown.\n\n";
-  Table t({{"rank", Align::kRight},
-           {"op"},
-           {"pain", Align::kRight},
-           {"votes", Align::kRight},
-           {"requests"},
-           {"MPS verdict"},
-           {"verdict source"},
-           {"fallback in this run"},
-           {"penalty range"},
-           {"median overhead (µs)", Align::kRight},
-           {"cases", Align::kRight},
-           {"noisy", Align::kRight}});
-  Table data({{"rank"},
-              {segment::kOp},
-              {"pain"},
-              {"votes"},
-              {"links"},
-              {label::kMpsVerdict},
-              {"verdict"},
-              {label::kVerdictSource},
-              {"fallback_in_run"},
-              {"penalty_min"},
-              {"penalty_max"},
-              {"median_overhead_us"},
-              {"cases"},
-              {"all_cases"},
-              {"noisy_cases"}});
+  std::vector<Column> cols = {{"rank", Align::kRight}, {"op"},       {"pain", Align::kRight},
+                              {"votes", Align::kRight}, {"requests"}, {"MPS verdict"}};
+  std::vector<Column> csv_cols = {{"rank"},  {segment::kOp}, {"pain"}, {"votes"}, {"links"}, {label::kMpsVerdict},
+                                  {"verdict"}};
+  if (s.newer) {  // both verdicts, the run's first
+    cols.push_back({"torch " + s.newer->newest + " (newest)"});
+    csv_cols.insert(csv_cols.end(), {{"newest_release_verdict"}, {"native_since"}});
+  }
+  cols.insert(cols.end(), {{"verdict source"},
+                           {"fallback in this run"},
+                           {"penalty range"},
+                           {"median overhead (µs)", Align::kRight},
+                           {"cases", Align::kRight},
+                           {"noisy", Align::kRight}});
+  csv_cols.insert(csv_cols.end(), {{label::kVerdictSource},
+                                   {"fallback_in_run"},
+                                   {"penalty_min"},
+                                   {"penalty_max"},
+                                   {"median_overhead_us"},
+                                   {"cases"},
+                                   {"all_cases"},
+                                   {"noisy_cases"}});
+  Table t(std::move(cols)), data(std::move(csv_cols));
   size_t rank = 0;
   std::vector<const OpLine*> ranked;
   for (const auto& l : lines)
     if (l.ranked()) ranked.push_back(&l);
   for (const OpLine* l : ranked) {
     const std::string r = std::to_string(++rank);
-    t.add_row({r, code(l->op), l->pain ? format_short(*l->pain) : "—", votes_cell(l->votes), links_cell(l->links),
-               text(l->verdict.text(l->op)), text(l->verdict.source()), l->fallback.text(), range_cell(l->cost),
-               format_or_dash(l->cost.median_overhead), cases_cell(*l), noisy_cell(l->cost)});
-    data.add_row({r, l->op, number_cell(l->pain), votes_csv(l->votes), join(l->links, " "), l->verdict.verdict,
-                  l->verdict.text(l->op), join(l->verdict.sources, "; "), l->fallback.text(),
-                  number_cell(l->cost.penalty_min), number_cell(l->cost.penalty_max),
-                  number_cell(l->cost.median_overhead), std::to_string(l->cost.cases), std::to_string(l->total),
-                  l->cost.with_noise == 0 ? "" : std::to_string(l->cost.noisy)});
+    std::vector<std::string> row = {r, code(l->op), l->pain ? format_short(*l->pain) : "—", votes_cell(l->votes),
+                                    links_cell(l->links), text(s.verdict_text(*l))};
+    std::vector<std::string> csv = {r, l->op, number_cell(l->pain), votes_csv(l->votes), join(l->links, " "),
+                                    l->verdict.verdict, s.verdict_text(*l)};
+    if (s.newer) {
+      row.push_back(text(s.newest_verdict(l->op)));
+      csv.push_back(s.options.coverage->verdict(l->op, s.newer->newest));
+      csv.push_back(s.native_since(l->op).value_or(""));
+    }
+    row.insert(row.end(), {text(l->verdict.source()), l->fallback.text(), range_cell(l->cost),
+                           format_or_dash(l->cost.median_overhead), cases_cell(*l), noisy_cell(l->cost)});
+    csv.insert(csv.end(), {join(l->verdict.sources, "; "), l->fallback.text(), number_cell(l->cost.penalty_min),
+                           number_cell(l->cost.penalty_max), number_cell(l->cost.median_overhead),
+                           std::to_string(l->cost.cases), std::to_string(l->total),
+                           l->cost.with_noise == 0 ? "" : std::to_string(l->cost.noisy)});
+    t.add_row(std::move(row));
+    data.add_row(std::move(csv));
   }
   if (lines.empty())
     prose << "No op cases in the input.\n\n";
@@ -389,21 +435,26 @@ Cost emulated_native_cost(const Model& m, const std::string& op) {
   return cost_of(emulated);
 }
 
+// The release an op is native since, from the coverage history: "2.15", "2.6 or earlier" (native
+// in the oldest release judged), "not native in 2.15" (the newest falls back), "—" (not in it).
+std::string since_cell(const Summary& s, const std::string& op) {
+  const coverage::Coverage& cov = *s.options.coverage;
+  if (!cov.find(op)) return "—";
+  const auto since = cov.native_since(op);
+  if (!since) return "not native in " + cov.newest()->minor();
+  return *since == cov.releases.front().minor() ? *since + " or earlier" : *since;
+}
+
 // Requested ops that are native: in Markdown, and now_native.csv for scripts.
 Section now_native_section(const Summary& s) {
   const Model& m = s.m;
   Section out{"Requested, now native in torch " + text(verdict_torch(m))};
   out.csv = "now_native.csv";
-  out.data = Table({{segment::kOp},
-                    {"votes"},
-                    {"links"},
-                    {label::kMpsVerdict},
-                    {"verdict"},
-                    {label::kVerdictSource},
-                    {"emulated_cases"},
-                    {"median_overhead_us"},
-                    {"penalty_min"},
-                    {"penalty_max"}});
+  std::vector<Column> csv_cols = {{segment::kOp}, {"votes"},       {"links"},           {label::kMpsVerdict},
+                                  {"verdict"},    {label::kVerdictSource}};
+  if (s.options.coverage) csv_cols.push_back({"native_since"});
+  csv_cols.insert(csv_cols.end(), {{"emulated_cases"}, {"median_overhead_us"}, {"penalty_min"}, {"penalty_max"}});
+  out.data = Table(std::move(csv_cols));
   if (unjudged(s.lines) == s.lines.size()) {
     out.prose = "Unknown: this run carries no MPS verdicts.\n\n";
     return out;
@@ -412,7 +463,10 @@ Section now_native_section(const Summary& s) {
     out.prose = "Unknown: no targets file was read, so which ops are requested is not known.\n\n";
     return out;
   }
-  Table t({{"op"}, {"votes", Align::kRight}, {"requests"}, {"MPS verdict"}, {"verdict source"}, {"if it fell back"}});
+  std::vector<Column> cols = {{"op"}, {"votes", Align::kRight}, {"requests"}, {"MPS verdict"}};
+  if (s.options.coverage) cols.push_back({"native since"});  // the release that implemented it
+  cols.insert(cols.end(), {{"verdict source"}, {"if it fell back"}});
+  Table t(std::move(cols));
   std::vector<std::string> unrequested;
   bool priced = false;
   for (const auto& l : s.lines) {
@@ -426,11 +480,16 @@ Section now_native_section(const Summary& s) {
     const std::string cost = k.cases == 0 ? "—"
                                           : "through the fallback it would cost " + format_or_dash(k.median_overhead) +
                                                 " µs, " + range_cell(k);
-    t.add_row({code(l.op), votes_cell(l.votes), links_cell(l.links), text(l.verdict.text(l.op)),
-               text(l.verdict.source()), cost});
-    out.data->add_row({l.op, votes_csv(l.votes), join(l.links, " "), l.verdict.verdict, l.verdict.text(l.op),
-                       join(l.verdict.sources, "; "), std::to_string(k.cases), number_cell(k.median_overhead),
-                       number_cell(k.penalty_min), number_cell(k.penalty_max)});
+    std::vector<std::string> row = {code(l.op), votes_cell(l.votes), links_cell(l.links), text(l.verdict.text(l.op))};
+    if (s.options.coverage) row.push_back(since_cell(s, l.op));
+    row.insert(row.end(), {text(l.verdict.source()), cost});
+    t.add_row(std::move(row));
+    std::vector<std::string> csv = {l.op, votes_csv(l.votes), join(l.links, " "), l.verdict.verdict,
+                                    l.verdict.text(l.op), join(l.verdict.sources, "; ")};
+    if (s.options.coverage) csv.push_back(s.native_since(l.op).value_or(""));
+    csv.insert(csv.end(), {std::to_string(k.cases), number_cell(k.median_overhead), number_cell(k.penalty_min),
+                           number_cell(k.penalty_max)});
+    out.data->add_row(std::move(csv));
   }
   if (t.empty()) {
     out.prose = "None: no requested op of this run is native in this torch.\n\n";
@@ -636,7 +695,7 @@ constexpr SectionFn kSections[] = {pain_section,     now_native_section, noisy_s
 }  // namespace
 
 Report summary_report(const Model& m, const SummaryOptions& options) {
-  Summary s{m, options, {}};
+  Summary s{m, options, {}, newer_release(m, options.coverage)};
   for (const auto& op : m.ops()) s.lines.push_back(op_line(m, op, options.demand));
   // Highest pain first; ops without a score after, by votes; then by name, for a stable order.
   std::stable_sort(s.lines.begin(), s.lines.end(), [](const OpLine& a, const OpLine& b) {

@@ -1,6 +1,7 @@
 // What the report says about a run: the per-op case tables and report/summary.md.
 #pragma once
 
+#include "contract/coverage.h"
 #include "demand.h"
 #include "model.h"
 #include "section.h"
@@ -52,6 +53,9 @@ std::optional<double> pain_score(std::optional<int64_t> votes, std::optional<dou
 struct SummaryOptions {
   const TargetsDemand* demand = nullptr;  // none: votes and links are unknown
   std::vector<std::string> plots;         // image paths to embed, relative to the summary
+  // The coverage history (ops/mps_coverage.yaml): the release each op is native since, and the
+  // newest release's verdict beside the run's where the run's verdict torch is older. None: not shown.
+  const coverage::Coverage* coverage = nullptr;
 };
 // report/summary.md of a run as sections; its rankings name their CSVs (top_pain.csv, now_native.csv).
 Report summary_report(const Model& m, const SummaryOptions& options);
