@@ -97,7 +97,8 @@ Args parse_args(const std::vector<std::string>& argv) {
         throw UsageError(key + " needs a value");
       }
       const bool is_path = key == "--targets" || key == "--results-dir" || key == "--summary" || key == "--cases-csv" ||
-                           key == "--mps-log" || key == "--native-functions" || key == "--embed-plot";
+                           key == "--mps-log" || key == "--native-functions" || key == "--torch-source" ||
+                           key == "--embed-plot";
       if (is_path && value.empty()) throw UsageError(key + "= needs a path (empty: would write or read in '.')");
       if (key == "--targets")
         a.targets = value;
