@@ -9,12 +9,21 @@
 #include "regular_file.h"
 #include "report.h"
 #include "status_file.h"
+#include "text.h"
+#include "torch_trace.h"
+#include "trace_report.h"
+
+#include <c10/core/CPUAllocator.h>
+
+#include <dlfcn.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -46,7 +55,7 @@ struct UsageError : std::runtime_error {
 };
 
 struct Args {
-  enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog } mode = Mode::kReport;
+  enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog, kTorchTrace } mode = Mode::kReport;
   std::vector<std::string> inputs;
   std::optional<std::string> targets;
   std::string results_dir = "results";
@@ -55,6 +64,8 @@ struct Args {
   std::vector<std::string> plots;
   std::string mps_log, native_functions, torch_version;  // --mps-log mode
   std::optional<double> wall_s;
+  std::string torch_trace, copy_model = MPSFB_DEFAULT_COPY_MODEL, allow, emit_targets;  // --torch-trace mode
+  std::set<std::string> fail_on = {verdict::kFallsBack};
   bool help = false;
 };
 
@@ -64,6 +75,21 @@ double positive_seconds(const std::string& key, const std::string& value) {
   if (value.empty() || *end != '\0' || !std::isfinite(v) || v <= 0)
     throw UsageError(key + "=" + value + ": expected a positive number of seconds (e.g. 12.5)");
   return v;
+}
+
+// --fail-on=falls-back,unsupported-dtype,unknown -> verdict tokens
+std::set<std::string> fail_on_classes(const std::string& value) {
+  const std::map<std::string, std::string> kClasses = {{"falls-back", verdict::kFallsBack},
+                                                       {"unsupported-dtype", verdict::kUnsupportedDtype},
+                                                       {"unknown", verdict::kUnknown}};
+  std::set<std::string> out;
+  for (const auto& c : split(value, ",")) {
+    const auto it = kClasses.find(c);
+    if (it == kClasses.end())
+      throw UsageError("--fail-on=" + value + ": '" + c + "' is not one of falls-back, unsupported-dtype, unknown");
+    out.insert(it->second);
+  }
+  return out;
 }
 
 Args parse_args(const std::vector<std::string>& argv) {
@@ -105,6 +131,16 @@ Args parse_args(const std::vector<std::string>& argv) {
         a.native_functions = value;
       else if (key == "--torch-version")
         a.torch_version = value;
+      else if (key == "--torch-trace")
+        a.mode = Args::Mode::kTorchTrace, a.torch_trace = value;
+      else if (key == "--copy-model")
+        a.copy_model = value;
+      else if (key == "--allow")
+        a.allow = value;
+      else if (key == "--emit-targets")
+        a.emit_targets = value;
+      else if (key == "--fail-on")
+        a.fail_on = fail_on_classes(value);
       else
         throw UsageError("unknown option " + key);
     } else {
@@ -119,6 +155,8 @@ Args parse_args(const std::vector<std::string>& argv) {
   if (a.mode == Args::Mode::kReport && a.inputs.empty()) throw UsageError("no benchmark JSON given");
   if (a.mode == Args::Mode::kMpsLog && !a.inputs.empty())
     throw UsageError("--mps-log reads one log; unexpected " + a.inputs.front());
+  if (a.mode == Args::Mode::kTorchTrace && !a.inputs.empty())
+    throw UsageError("--torch-trace reads one trace; unexpected " + a.inputs.front());
   if (a.native_functions.empty() != a.torch_version.empty())
     throw UsageError("--native-functions and --torch-version go together (the yaml, and the torch it is from)");
   if (a.cases_csv.empty()) {
@@ -191,6 +229,59 @@ int mps_log_report(const Args& a) {
   return 0;
 }
 
+// The one seam the trace's verdicts come through: --native-functions (with --torch-version), else
+// the yaml of the torch whose libc10 this binary links (found beside it, as mps_benchmarks does).
+verdicts::Book trace_book(const Args& a, std::string* source) {
+  if (!a.native_functions.empty()) {
+    *source = "static: " + a.native_functions + " (--native-functions, torch " + a.torch_version + ")";
+    return verdicts::Book(verdicts::load_native_functions(a.native_functions), a.torch_version);
+  }
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&c10::GetCPUAllocator), &info) == 0 || !info.dli_fname)
+    throw std::runtime_error("cannot find the linked libc10 to find its torch's native_functions.yaml: pass "
+                             "--native-functions=PATH --torch-version=V");
+  const auto lib = std::filesystem::path(info.dli_fname).parent_path();
+  const std::string yaml = verdicts::find_native_functions(lib.string());
+  std::string version;
+  std::ifstream py(lib.parent_path() / "version.py");
+  for (std::string line; std::getline(py, line);)
+    if (line.rfind("__version__", 0) == 0) {
+      const size_t q = line.find_first_of("'\""), e = line.find_last_of("'\"");
+      if (q != std::string::npos && e > q) version = line.substr(q + 1, e - q - 1);
+    }
+  if (yaml.empty() || version.empty())
+    throw std::runtime_error("no native_functions.yaml or torch/version.py beside the linked " + lib.string() +
+                             ": pass --native-functions=PATH --torch-version=V");
+  *source = "static: native_functions.yaml of the linked torch " + version + " (" + yaml + ")";
+  return verdicts::Book(verdicts::load_native_functions(yaml), version);
+}
+
+int torch_trace_report(const Args& a) {
+  const torch_trace::Trace trace = torch_trace::read(a.torch_trace);
+  TraceReportOptions options;
+  const verdicts::Book book = trace_book(a, &options.verdict_source);
+  options.book = &book;
+  options.copy = copy_model::load(a.copy_model);
+  std::optional<AllowList> allow;
+  if (!a.allow.empty()) allow = read_allow_list(a.allow);
+  options.allow = allow ? &*allow : nullptr;
+  options.fail_on = a.fail_on;
+  options.emit_targets = a.emit_targets;
+  options.results_dir = a.results_dir;
+  options.summary = a.summary;
+  options.cases_csv = a.cases_csv;
+  options.ops_csv = (std::filesystem::path(a.cases_csv).parent_path() / "trace_ops.csv").string();
+  const char* gha = std::getenv("GITHUB_ACTIONS");
+  options.github = gha && std::string(gha) == "true";
+  OutputSet out;
+  const TraceReport r = add_trace_report(out, trace, options);
+  out.commit();
+  for (const auto& line : r.annotations) std::cout << line << "\n";
+  for (const auto& line : r.gate_lines) std::cerr << "mpsfb_report: " << line << "\n";
+  std::cerr << "mpsfb_report: " << a.torch_trace << ": " << r.headline << " -> " << a.summary << "\n";
+  return r.gate_failed ? 1 : 0;
+}
+
 int compare(const Args& a) {
   const Model base = load({a.inputs[0]});
   const Model contender = load({a.inputs[1]});
@@ -232,6 +323,8 @@ int main(int argc, char** argv) {
         return report(a);
       case Args::Mode::kMpsLog:
         return mps_log_report(a);
+      case Args::Mode::kTorchTrace:
+        return torch_trace_report(a);
     }
   } catch (const UsageError& e) {
     std::cerr << "mpsfb_report: " << e.what() << "\n" << kUsage;
