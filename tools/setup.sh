@@ -89,6 +89,8 @@ if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
   .venv/bin/pip install -q ${MPSFB_TORCH_INDEX_URL:+--index-url "$MPSFB_TORCH_INDEX_URL"} "$torch_req"
 fi
 .venv/bin/pip install -q -r tools/requirements.txt
+# The preflight's real packages, without their dependencies: never another torch (the file says why).
+.venv/bin/pip install -q --no-deps -r tools/preflight/requirements.txt
 
 preset=${MPSFB_PRESET:-dev}
 # Configure quietly, but say which LibTorch CMake took (cmake/Dependencies.cmake says why).
