@@ -56,17 +56,7 @@ esac
 command -v "$py" >/dev/null 2>&1 || { say "$py: not found"; exit 2; }
 [ $# -gt 0 ] || { say "no script or -m module after $py"; exit 2; }
 
-report=${MPSFB_REPORT:-}
-if [ -z "$report" ]; then
-  for b in "$root/build/dev" "$root/build/ci" "$root/build"; do
-    if [ -x "$b/mpsfb_report" ]; then report="$b/mpsfb_report"; break; fi
-  done
-  [ -n "$report" ] || report=$(command -v mpsfb_report || true)
-fi
-if [ -z "$report" ] || [ ! -x "$report" ]; then
-  say "mpsfb_report not found (build it: cmake --build --preset dev --target mpsfb_report; or set MPSFB_REPORT)"
-  exit 2
-fi
+. "$root/tools/find_report.sh"
 
 [ -n "$out" ] || out="mpsfb-preflight/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out" || { say "cannot create $out"; exit 2; }
