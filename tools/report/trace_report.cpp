@@ -453,7 +453,10 @@ std::optional<std::string> target_entry(const TraceOp& o, std::string* why_not) 
         self_dtype = dt->name;
         args.push_back("self");
       } else {
-        args.push_back("tensor: {shape: " + (d.empty() ? std::string("[]") : shape) + ", dtype: " + dt->name + "}");
+        // Integer tensors are mostly indices or pivots: ones stay in range where random values would not.
+        const bool integral = std::string(dt->name)[0] == 'i' || std::string(dt->name)[0] == 'u';
+        args.push_back("tensor: {shape: " + (d.empty() ? std::string("[]") : shape) + ", dtype: " + dt->name +
+                       (integral ? ", init: ones" : "") + "}");
       }
     } else if (types[i].empty()) {
       args.push_back("none");
