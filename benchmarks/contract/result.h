@@ -112,6 +112,10 @@ inline constexpr const char* kMpsVia = "mps_via";
 inline constexpr const char* kVerdictSource = "verdict_source";  // "run time on MPS" or "static: ..."
 inline constexpr const char* kStaticVerdict = "static_verdict";  // MPS runs: the static verdict beside the run-time one
 inline constexpr const char* kVerdictFinding = "verdict_finding";  // MPS runs: where run time and static disagree
+// The torch the static verdicts are for (--verdict-torch, a source tree's version, or the linked
+// torch), and the files they were read from: "sha256:<hex>" of the yaml, or "commit:<hex>".
+inline constexpr const char* kVerdictTorch = "verdict_torch";
+inline constexpr const char* kVerdictId = "verdict_id";
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 std::string format(const Fields& fields);  // empty values are left out
@@ -144,6 +148,8 @@ inline constexpr const char* kTargetsSha1 = "targets_sha1";
 inline constexpr const char* kMpsBuild = "mps_build";
 inline constexpr const char* kNativeFunctions = "native_functions";  // the yaml the static verdicts come from, or why none
 inline constexpr const char* kVerdictTorch = "verdict_torch";        // torch version the verdicts are for
+inline constexpr const char* kVerdictSource = "verdict_source";      // the verdicts' source: torch, file, sha256 or commit
+inline constexpr const char* kVerdictId = "verdict_id";              // "sha256:<hex>" of the yaml, or "commit:<hex>"
 inline constexpr const char* kH2dGBps = "h2d_GBps";
 inline constexpr const char* kD2hGBps = "d2h_GBps";
 inline constexpr const char* kSyncUs = "sync_us";
