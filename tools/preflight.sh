@@ -13,8 +13,8 @@
 #
 # Options before --: --out=DIR, --steps=N (record N optimizer steps, or N tests under pytest),
 # --skip-steps=K (start recording after K steps), and these, passed to mpsfb_report:
-# --native-functions=PATH --torch-version=V (judge by that torch), --fail-on=LIST, --allow=FILE,
-# --emit-targets=FILE, --copy-model=FILE.
+# --verdict-torch=V|latest, --native-functions=PATH or --torch-source=DIR (judge by that torch),
+# --fail-on=LIST, --allow=FILE, --emit-targets=FILE, --copy-model=FILE.
 #
 # Exit status: the program's when it failed; else mpsfb_report's (1: a call fails the gate, e.g.
 # would fall back; 2: bad input). The program's stdout and stderr are its own. Environment:
@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
       v=${1#*=}
       case "$v" in ''|*[!0-9]*) say "$1: expected a whole number of steps"; exit 2 ;; esac
       case "$1" in --steps=*) steps=$v ;; *) skip=$v ;; esac ;;
-    --native-functions=*|--torch-version=*|--fail-on=*|--allow=*|--emit-targets=*|--copy-model=*)
+    --verdict-torch=*|--native-functions=*|--torch-source=*|--fail-on=*|--allow=*|--emit-targets=*|--copy-model=*)
       report_args+=("$1") ;;
     -h|--help) usage ;;
     --) shift; break ;;

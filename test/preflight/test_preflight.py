@@ -149,16 +149,18 @@ def test_fail_on_unsupported_dtype(kornia_run, tmp_path):
 
 
 def test_verdict_of_another_torch(kornia_run, tmp_path):
-    """Judged by another torch's yaml (2.15's from the cache when there, else the linked one's copy)."""
+    """--verdict-torch=2.15.0 (the shared verdict source; its cache entry must be there): the falling
+    set is what 2.15's yaml says, asked of mps_benchmarks with that yaml."""
     _, out, _ = kornia_run
     cache = Path(os.environ.get("MPSFB_CACHE_DIR", Path.home() / ".cache" / "mps-fallback-bench"))
     yaml = cache / "torch" / "2.15.0" / "native_functions.yaml"
     if not yaml.exists():
         pytest.skip("no torch 2.15.0 entry in the torch-files cache (tools/fetch_torch_files.py)")
     r = subprocess.run([REPORT, "--torch-trace=%s" % (out / "trace.json"), "--results-dir=%s" % (tmp_path / "r"),
-                        "--summary=%s" % (tmp_path / "s" / "summary.md"), "--native-functions=%s" % yaml,
-                        "--torch-version=2.15.0"], capture_output=True, text=True)
+                        "--summary=%s" % (tmp_path / "s" / "summary.md"), "--verdict-torch=2.15.0"],
+                       capture_output=True, text=True)
     assert r.returncode in (0, 1), r.stderr
+    assert "| verdicts: torch | 2.15.0 |" in (tmp_path / "s" / "summary.md").read_text()
     later = {row["op"] for row in csv.DictReader(open(tmp_path / "s" / "trace_ops.csv"))
              if row["mps_verdict"] == "falls back" and row["mps_via"] == row["op"]}
     book = book_verdicts(falling(out) | later, tmp_path, "--native-functions=%s" % yaml)

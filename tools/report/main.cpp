@@ -13,6 +13,8 @@
 #include "torch_trace.h"
 #include "trace_report.h"
 
+#include "contract/verdict_source.h"
+
 #include <c10/core/CPUAllocator.h>
 
 #include <dlfcn.h>
@@ -66,6 +68,7 @@ struct Args {
   std::optional<double> wall_s;
   std::string torch_trace, copy_model = MPSFB_DEFAULT_COPY_MODEL, allow, emit_targets;  // --torch-trace mode
   std::set<std::string> fail_on = {verdict::kFallsBack};
+  verdicts::SourceFlags verdict_source;  // --torch-trace: --verdict-torch | --native-functions | --torch-source
   bool help = false;
 };
 
@@ -75,6 +78,14 @@ double positive_seconds(const std::string& key, const std::string& value) {
   if (value.empty() || *end != '\0' || !std::isfinite(v) || v <= 0)
     throw UsageError(key + "=" + value + ": expected a positive number of seconds (e.g. 12.5)");
   return v;
+}
+
+void take_source(const std::string& key, const std::string& value, verdicts::SourceFlags& flags) {
+  try {
+    verdicts::take_source_flag(key, value, flags);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
 }
 
 // --fail-on=falls-back,unsupported-dtype,unknown -> verdict tokens
@@ -128,7 +139,9 @@ Args parse_args(const std::vector<std::string>& argv) {
       else if (key == "--wall-s")
         a.wall_s = positive_seconds(key, value);
       else if (key == "--native-functions")
-        a.native_functions = value;
+        a.native_functions = value, take_source(key, value, a.verdict_source);
+      else if (key == "--verdict-torch" || key == "--torch-source")
+        take_source(key, value, a.verdict_source);
       else if (key == "--torch-version")
         a.torch_version = value;
       else if (key == "--torch-trace")
@@ -155,9 +168,11 @@ Args parse_args(const std::vector<std::string>& argv) {
   if (a.mode == Args::Mode::kReport && a.inputs.empty()) throw UsageError("no benchmark JSON given");
   if (a.mode == Args::Mode::kMpsLog && !a.inputs.empty())
     throw UsageError("--mps-log reads one log; unexpected " + a.inputs.front());
+  if (a.mode != Args::Mode::kTorchTrace && (!a.verdict_source.verdict_torch.empty() || !a.verdict_source.torch_source.empty()))
+    throw UsageError("--verdict-torch and --torch-source are for --torch-trace (--mps-log takes --native-functions)");
   if (a.mode == Args::Mode::kTorchTrace && !a.inputs.empty())
     throw UsageError("--torch-trace reads one trace; unexpected " + a.inputs.front());
-  if (a.native_functions.empty() != a.torch_version.empty())
+  if (a.mode != Args::Mode::kTorchTrace && a.native_functions.empty() != a.torch_version.empty())
     throw UsageError("--native-functions and --torch-version go together (the yaml, and the torch it is from)");
   if (a.cases_csv.empty()) {
     const auto dir = std::filesystem::path(a.summary).parent_path();
@@ -228,37 +243,41 @@ int mps_log_report(const Args& a) {
   return 0;
 }
 
-// The one seam the trace's verdicts come through: --native-functions (with --torch-version), else
-// the yaml of the torch whose libc10 this binary links (found beside it, as mps_benchmarks does).
-verdicts::Book trace_book(const Args& a, std::string* source) {
-  if (!a.native_functions.empty()) {
-    *source = "static: " + a.native_functions + " (--native-functions, torch " + a.torch_version + ")";
-    return verdicts::Book(verdicts::load_native_functions(a.native_functions), a.torch_version);
-  }
+// The linked torch, for the verdict source: the torch whose libc10 this binary links, its
+// native_functions.yaml beside it and its version from torch/version.py.
+verdicts::Linked linked_torch() {
+  verdicts::Linked l;
   Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&c10::GetCPUAllocator), &info) == 0 || !info.dli_fname)
-    throw std::runtime_error("cannot find the linked libc10 to find its torch's native_functions.yaml: pass "
-                             "--native-functions=PATH --torch-version=V");
+  if (dladdr(reinterpret_cast<void*>(&c10::GetCPUAllocator), &info) == 0 || !info.dli_fname) {
+    l.why_none = "the linked libc10 cannot be located";
+    return l;
+  }
   const auto lib = std::filesystem::path(info.dli_fname).parent_path();
-  const std::string yaml = verdicts::find_native_functions(lib.string());
-  std::string version;
+  l.yaml = verdicts::find_native_functions(lib.string());
   std::ifstream py(lib.parent_path() / "version.py");
   for (std::string line; std::getline(py, line);)
     if (line.rfind("__version__", 0) == 0) {
       const size_t q = line.find_first_of("'\""), e = line.find_last_of("'\"");
-      if (q != std::string::npos && e > q) version = line.substr(q + 1, e - q - 1);
+      if (q != std::string::npos && e > q) l.torch_version = line.substr(q + 1, e - q - 1);
     }
-  if (yaml.empty() || version.empty())
-    throw std::runtime_error("no native_functions.yaml or torch/version.py beside the linked " + lib.string() +
-                             ": pass --native-functions=PATH --torch-version=V");
-  *source = "static: native_functions.yaml of the linked torch " + version + " (" + yaml + ")";
-  return verdicts::Book(verdicts::load_native_functions(yaml), version);
+  if (l.yaml.empty()) l.why_none = "no native_functions.yaml beside " + lib.string();
+  return l;
+}
+
+// The trace's verdicts come from the shared verdict source (contract/verdict_source.h), as the
+// other binaries': --verdict-torch, --native-functions, --torch-source, else the linked torch.
+verdicts::Book trace_book(const Args& a) {
+  const char* python = std::getenv("MPSFB_PYTHON");
+  const verdicts::Fetcher fetcher{python ? python : "python3", MPSFB_SOURCE_DIR "/tools/fetch_torch_files.py"};
+  std::string context_value;
+  return verdicts::load_book(a.verdict_source, linked_torch(), fetcher, "mpsfb_report", &context_value);
 }
 
 int torch_trace_report(const Args& a) {
   const torch_trace::Trace trace = torch_trace::read(a.torch_trace);
   TraceReportOptions options;
-  const verdicts::Book book = trace_book(a, &options.verdict_source);
+  const verdicts::Book book = trace_book(a);
+  options.verdict_source = book.yaml_source();
   options.book = &book;
   options.copy = copy_model::load(a.copy_model);
   std::optional<AllowList> allow;

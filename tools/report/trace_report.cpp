@@ -1,5 +1,6 @@
 #include "trace_report.h"
 
+#include "section.h"
 #include "table.h"
 #include "text.h"
 
@@ -597,129 +598,146 @@ TraceReport add_trace_report(OutputSet& out, const Trace& t, const TraceReportOp
       out.add((std::filesystem::path(o.results_dir) / op_file_name(op.op)).string(), to_csv(signatures_table({&op})));
   }
   out.add(o.cases_csv, to_csv(signatures_table(all)));
-  out.add(o.ops_csv, to_csv(ops_csv_table(a)));
 
-  std::ostringstream md;
-  md << "# MPS preflight: " << code(t.path) << "\n\n";
-  if (!t.meta.complete)
-    md << "> **PARTIAL REPORT.** " << (t.meta.stopped.empty() ? "The program failed" : t.meta.stopped)
-       << (t.meta.exit_status ? " (exit status " + std::to_string(*t.meta.exit_status) + ")" : std::string())
-       << ": the trace holds only the calls made before it stopped.\n\n";
-  std::string head = r.headline;
-  head[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(head[0])));
-  md << head << ".\n\n";
-
-  md << "## Run context\n\n";
-  Table ctx({{"key"}, {"value"}});
-  ctx.add_row({"trace", code(t.path) + " (" + bytes_text(static_cast<double>(t.bytes)) + ", " +
-                            std::to_string(t.trace_events) + " events; " + std::to_string(t.events.size()) + " kept)"});
-  if (t.meta.present) {
-    ctx.add_row({"command", code(join(t.meta.command, " "))});
-    ctx.add_row({"exit status", t.meta.exit_status ? std::to_string(*t.meta.exit_status) : "—"});
-    ctx.add_row({"recorded with torch", t.meta.torch});
-    if (t.meta.recorded_s) ctx.add_row({"recorded span (s)", format_short(*t.meta.recorded_s)});
-    if (t.meta.steps_recorded) ctx.add_row({"steps recorded", std::to_string(*t.meta.steps_recorded)});
-    if (!t.meta.stopped.empty()) ctx.add_row({"recording stopped", t.meta.stopped});
-  }
-  ctx.add_row({"CPU times measured on", t.meta.cpu.empty() ? "— (not recorded)" : t.meta.cpu});
-  ctx.add_row({"verdicts: torch", book.torch_version()});
-  ctx.add_row({"verdicts: source", o.verdict_source});
-  ctx.add_row({"copy model", o.copy.name + " (" + o.copy.source + ")"});
-  ctx.add_row({"calls judged / inside judged calls / scopes", std::to_string(a.judged_calls) + " / " +
-                                                                  std::to_string(a.inner_calls) + " / " +
-                                                                  std::to_string(a.scopes)});
-  ctx.add_row({"threads", std::to_string(a.threads)});
-  md << to_markdown(ctx) << "\n";
-
-  md << "## Would fall back on MPS\n\n";
-  std::vector<const TraceOp*> falling, via, unsupported, unknown, native;
+  // The summary: a list of sections (section.h); the ranking of every op is also trace_ops.csv.
+  std::vector<const TraceOp*> falling, via, unsupported, unknown;
   for (const auto& op : a.ops) {
     if (falls_back_itself(op)) falling.push_back(&op);
     else if (op.verdict == verdict::kFallsBack) via.push_back(&op);
     else if (op.verdict == verdict::kUnsupportedDtype) unsupported.push_back(&op);
     else if (op.verdict == verdict::kUnknown) unknown.push_back(&op);
-    else native.push_back(&op);
   }
+  auto lines_cell = [](const TraceOp* op, size_t n) { return op->lines.empty() ? "—" : top_entries(op->lines, n); };
+  Report rep;
+  rep.title = "MPS preflight: " + code(t.path);
+  if (!t.meta.complete)
+    rep.opening = "> **PARTIAL REPORT.** " + (t.meta.stopped.empty() ? std::string("The program failed") : t.meta.stopped) +
+                  (t.meta.exit_status ? " (exit status " + std::to_string(*t.meta.exit_status) + ")" : std::string()) +
+                  ": the trace holds only the calls made before it stopped.\n\n";
+  std::string head = r.headline;
+  head[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(head[0])));
+  rep.opening += head + ".\n\n";
+
+  Section ctx("Run context");
+  ctx.table = Table({{"key"}, {"value"}});
+  ctx.table->add_row({"trace", code(t.path) + " (" + bytes_text(static_cast<double>(t.bytes)) + ", " +
+                                   std::to_string(t.trace_events) + " events; " + std::to_string(t.events.size()) +
+                                   " kept)"});
+  if (t.meta.present) {
+    ctx.table->add_row({"command", code(join(t.meta.command, " "))});
+    ctx.table->add_row({"exit status", t.meta.exit_status ? std::to_string(*t.meta.exit_status) : "—"});
+    ctx.table->add_row({"recorded with torch", t.meta.torch});
+    if (t.meta.recorded_s) ctx.table->add_row({"recorded span (s)", format_short(*t.meta.recorded_s)});
+    if (t.meta.steps_recorded) ctx.table->add_row({"steps recorded", std::to_string(*t.meta.steps_recorded)});
+    if (!t.meta.stopped.empty()) ctx.table->add_row({"recording stopped", t.meta.stopped});
+  }
+  ctx.table->add_row({"CPU times measured on", t.meta.cpu.empty() ? "— (not recorded)" : t.meta.cpu});
+  ctx.table->add_row({"verdicts: torch", book.torch_version()});
+  ctx.table->add_row({"verdicts: source", o.verdict_source});
+  if (!book.origin().file.empty()) ctx.table->add_row({"verdicts: native_functions.yaml", code(book.origin().file)});
+  ctx.table->add_row({"copy model", o.copy.name + " (" + o.copy.source + ")"});
+  ctx.table->add_row({"calls judged / inside judged calls / scopes", std::to_string(a.judged_calls) + " / " +
+                                                                         std::to_string(a.inner_calls) + " / " +
+                                                                         std::to_string(a.scopes)});
+  ctx.table->add_row({"threads", std::to_string(a.threads)});
+  rep.sections.push_back(std::move(ctx));
+
+  Section fb("Would fall back on MPS");
+  fb.csv = std::filesystem::path(o.ops_csv).filename().string();
+  fb.data = ops_csv_table(a);
   if (falling.empty()) {
-    md << "None: by the verdicts of torch " << book.torch_version() << ", every judged call has an MPS kernel, or is "
-       << "listed below.\n\n";
+    fb.prose = "None: by the verdicts of torch " + book.torch_version() +
+               ", every judged call has an MPS kernel, or is listed below.\n\n";
   } else {
-    md << "Ranked by the estimated cost on an M-series Mac: the **model** " << code(o.copy.name)
-       << " prices each call's copies (each tensor in to the CPU, one tensor back: a fixed latency each plus its bytes "
-          "over the bandwidth) and adds the call's CPU time **measured here** ("
-       << (t.meta.cpu.empty() ? "this machine's CPU" : t.meta.cpu) << "), which a Mac's CPU would not match exactly.\n\n";
-    Table ft({{"rank", Align::kRight}, {"op"}, {"calls", Align::kRight}, {"Mac est. (ms)", Align::kRight},
-              {"of it copies (ms)", Align::kRight}, {"CPU here (ms)", Align::kRight}, {"bytes in", Align::kRight},
-              {"bytes out (est.)", Align::kRight}, {"shapes and dtypes"}, {"source line"}, {"called from"}});
+    fb.prose = "Ranked by the estimated cost on an M-series Mac: the **model** " + code(o.copy.name) +
+               " prices each call's copies (each tensor in to the CPU, one tensor back: a fixed latency each plus its "
+               "bytes over the bandwidth) and adds the call's CPU time **measured here** (" +
+               (t.meta.cpu.empty() ? std::string("this machine's CPU") : t.meta.cpu) +
+               "), which a Mac's CPU would not match exactly.\n\n";
+    fb.table = Table({{"rank", Align::kRight}, {"op"}, {"calls", Align::kRight}, {"Mac est. (ms)", Align::kRight},
+                      {"of it copies (ms)", Align::kRight}, {"CPU here (ms)", Align::kRight},
+                      {"bytes in", Align::kRight}, {"bytes out (est.)", Align::kRight}, {"shapes and dtypes"},
+                      {"source line"}, {"called from"}});
     size_t rank = 0;
     for (const TraceOp* op : falling)
-      ft.add_row({std::to_string(++rank), code(op->op), std::to_string(op->calls), ms(op->mac_us), ms(op->mac_copy_us),
-                  ms(op->cpu_us), bytes_text(op->bytes_in), bytes_text(op->bytes_out), top_entries(op->signatures, 3),
-                  op->lines.empty() ? "—" : top_entries(op->lines, 2),
-                  op->inside.empty() ? "—" : join({op->inside.begin(), op->inside.end()}, ", ")});
-    md << to_markdown(ft) << "\n";
-    md << "In all: about **" << ms(s.mac_us) << " ms** on an M-series Mac in " << s.fallback_calls << " fallback calls, "
-       << ms(s.mac_copy_us) << " ms of it in copies and " << ms(s.cpu_us) << " ms of CPU time (measured here).\n\n";
+      fb.table->add_row({std::to_string(++rank), code(op->op), std::to_string(op->calls), ms(op->mac_us),
+                         ms(op->mac_copy_us), ms(op->cpu_us), bytes_text(op->bytes_in), bytes_text(op->bytes_out),
+                         top_entries(op->signatures, 3), lines_cell(op, 2),
+                         op->inside.empty() ? "—" : join({op->inside.begin(), op->inside.end()}, ", ")});
+    fb.after = "In all: about **" + ms(s.mac_us) + " ms** on an M-series Mac in " + std::to_string(s.fallback_calls) +
+               " fallback calls, " + ms(s.mac_copy_us) + " ms of it in copies and " + ms(s.cpu_us) +
+               " ms of CPU time (measured here).\n\n";
   }
+  rep.sections.push_back(std::move(fb));
+
   if (!via.empty()) {
-    md << "Composites that fall back through the leaves above (priced at the leaves):\n\n";
-    Table vt({{"op"}, {"calls", Align::kRight}, {"falls back via"}, {"source line"}});
+    Section vs("Composites that fall back through them");
+    vs.prose = "Priced at their leaves, above.\n\n";
+    vs.table = Table({{"op"}, {"calls", Align::kRight}, {"falls back via"}, {"source line"}});
     for (const TraceOp* op : via)
-      vt.add_row({code(op->op), std::to_string(op->calls), join(op->via, ", "),
-                  op->lines.empty() ? "—" : top_entries(op->lines, 2)});
-    md << to_markdown(vt) << "\n";
+      vs.table->add_row({code(op->op), std::to_string(op->calls), join(op->via, ", "), lines_cell(op, 2)});
+    rep.sections.push_back(std::move(vs));
   }
-  md << "## Unsupported dtype on MPS\n\n";
+
+  Section us("Unsupported dtype on MPS");
   if (unsupported.empty()) {
-    md << "None.\n\n";
+    us.prose = "None.\n\n";
   } else {
-    md << "Calls with a float64 or complex128 tensor: MPS cannot hold these, so on a Mac they raise (an error, not a "
-          "fallback) unless the program keeps them on the CPU.\n\n";
-    Table ut({{"op"}, {"calls", Align::kRight}, {"shapes and dtypes"}, {"source line"}});
+    us.prose = "Calls with a float64 or complex128 tensor: MPS cannot hold these, so on a Mac they raise (an error, not "
+               "a fallback) unless the program keeps them on the CPU.\n\n";
+    us.table = Table({{"op"}, {"calls", Align::kRight}, {"shapes and dtypes"}, {"source line"}});
     for (const TraceOp* op : unsupported)
-      ut.add_row({code(op->op), std::to_string(op->calls), top_entries(op->signatures, 3),
-                  op->lines.empty() ? "—" : top_entries(op->lines, 2)});
-    md << to_markdown(ut) << "\n";
+      us.table->add_row({code(op->op), std::to_string(op->calls), top_entries(op->signatures, 3), lines_cell(op, 2)});
   }
+  rep.sections.push_back(std::move(us));
+
   if (!unknown.empty()) {
-    md << "## Unknown verdict\n\n";
-    Table kt({{"op"}, {"calls", Align::kRight}, {"why"}, {"source line"}});
+    Section ks("Unknown verdict");
+    ks.table = Table({{"op"}, {"calls", Align::kRight}, {"why"}, {"source line"}});
     for (const TraceOp* op : unknown)
-      kt.add_row({code(op->op), std::to_string(op->calls), op->source + (op->note.empty() ? "" : "; " + op->note),
-                  op->lines.empty() ? "—" : top_entries(op->lines, 1)});
-    md << to_markdown(kt) << "\n";
+      ks.table->add_row({code(op->op), std::to_string(op->calls),
+                         op->source + (op->note.empty() ? "" : "; " + op->note), lines_cell(op, 1)});
+    rep.sections.push_back(std::move(ks));
   }
-  md << "## Native on MPS\n\n" << s.native_calls << " calls of " << s.native_ops
-     << " ops have an MPS kernel in torch " << book.torch_version() << " (every one in "
-     << code(std::filesystem::path(o.ops_csv).filename().string()) << ").\n\n";
-  bool tests = false;
-  for (const auto* op : falling) tests = tests || !op->tests.empty();
-  if (tests) {
-    md << "## Tests that reach a fallback\n\n";
-    std::map<std::string, std::vector<std::string>> by_test;
-    for (const auto* op : falling)
-      for (const auto& [test, n] : op->tests) by_test[test].push_back(code(op->op) + " ×" + std::to_string(n));
-    Table tt({{"test"}, {"would fall back"}});
-    for (const auto& [test, ops] : by_test) tt.add_row({code(test.substr(8)), join(ops, ", ")});
-    md << to_markdown(tt) << "\n";
+
+  Section ns("Native on MPS");
+  ns.prose = std::to_string(s.native_calls) + " calls of " + std::to_string(s.native_ops) +
+             " ops have an MPS kernel in torch " + book.torch_version() + " (every one in " + code(std::filesystem::path(o.ops_csv).filename().string()) +
+             ").\n\n";
+  rep.sections.push_back(std::move(ns));
+
+  std::map<std::string, std::vector<std::string>> by_test;
+  for (const auto* op : falling)
+    for (const auto& [test, n] : op->tests) by_test[test].push_back(code(op->op) + " ×" + std::to_string(n));
+  if (!by_test.empty()) {
+    Section ts("Tests that reach a fallback");
+    ts.table = Table({{"test"}, {"would fall back"}});
+    for (const auto& [test, ops] : by_test) ts.table->add_row({code(test.substr(8)), join(ops, ", ")});
+    rep.sections.push_back(std::move(ts));
   }
+
   if (!a.notes.empty()) {
-    md << "## Notes on this trace\n\n";
-    for (const auto& n : a.notes) md << "- " << n << "\n";
-    md << "\n";
+    Section notes("Notes on this trace");
+    for (const auto& n : a.notes) notes.prose += "- " + n + "\n";
+    notes.prose += "\n";
+    rep.sections.push_back(std::move(notes));
   }
-  md << "## How to read this\n\n"
-     << "- Every aten call of the trace is judged as MPS would dispatch it, by the chosen torch's verdicts: a call "
-        "outside any op first; a composite by the calls it made here, leaf by leaf; what a native or falling-back "
-        "op calls inside itself is its kernel's business and is not judged (docs/preflight.md).\n"
-     << "- **Mac est.** is a model, not a measurement: per call, each tensor in costs " << format_short(o.copy.d2h_latency_us)
-     << " µs + bytes / " << format_short(o.copy.d2h_bytes_per_us / 1e3) << " GB/s to the CPU, one tensor back "
-     << format_short(o.copy.h2d_latency_us) << " µs + bytes / " << format_short(o.copy.h2d_bytes_per_us / 1e3)
-     << " GB/s (the trace records no outputs: the first input's size is taken), plus the CPU time measured here.\n"
-     << "- **source line**: the innermost Python function outside torch and the standard library that was running "
-        "when the call was made, as the profiler names it: its file (relative to its sys.path entry), the line its "
-        "`def` starts at (the profiler records no call lines), and its name.\n";
-  out.add(o.summary, md.str());
+
+  Section how("How to read this");
+  how.prose =
+      "- Every aten call of the trace is judged as MPS would dispatch it, by the chosen torch's verdicts: a call "
+      "outside any op first; a composite by the calls it made here, leaf by leaf; what a native or falling-back op "
+      "calls inside itself is its kernel's business and is not judged (docs/preflight.md).\n"
+      "- **Mac est.** is a model, not a measurement: per call, each tensor in costs " +
+      format_short(o.copy.d2h_latency_us) + " µs + bytes / " + format_short(o.copy.d2h_bytes_per_us / 1e3) +
+      " GB/s to the CPU, one tensor back " + format_short(o.copy.h2d_latency_us) + " µs + bytes / " +
+      format_short(o.copy.h2d_bytes_per_us / 1e3) +
+      " GB/s (the trace records no outputs: the first input's size is taken), plus the CPU time measured here.\n"
+      "- **source line**: the innermost Python function outside torch and the standard library that was running "
+      "when the call was made, as the profiler names it: its file (relative to its sys.path entry), the line its "
+      "`def` starts at (the profiler records no call lines), and its name.\n";
+  rep.sections.push_back(std::move(how));
+  add_report(out, rep, o.summary, std::filesystem::path(o.ops_csv).parent_path().string());
 
   if (!o.emit_targets.empty()) {
     std::ostringstream entries;
