@@ -7,16 +7,16 @@
 namespace mpsfb {
 
 const char* cli_usage() {
-  return "mps_benchmarks: CPU vs device-with-fallback time per ATen op, shape and dtype.\n"
+  static const std::string kUsage = std::string(
+         "mps_benchmarks: CPU vs device-with-fallback time per ATen op, shape and dtype.\n"
          "  --targets=PATH          ops to measure (default ops/targets.yaml, else ops/targets.seed.yaml)\n"
          "  --device=auto|mps|cuda|cpu   auto: mps, then cuda, then cpu\n"
          "  --fallback=auto|emulate auto: the device's own behaviour; emulate: route the ops that fall\n"
-         "                          back on MPS in this torch through at::native::cpu_fallback, and\n"
+         "                          back on MPS in the verdicts' torch through cpu_fallback, and\n"
          "                          also time the native kernel\n"
          "  --emulate=falls-back|all  with --fallback=emulate: only the ops whose MPS verdict is\n"
          "                          'falls back' (default), or every op (what native support saves)\n"
-         "  --native-functions=PATH the native_functions.yaml the MPS verdicts come from (default: the\n"
-         "                          copy in the torchgen package beside the linked torch)\n"
+         ) + verdicts::source_flags_usage() + (
          "  --list-verdicts         print each target op's MPS verdict as JSON and exit\n"
          "  --memory_budget_mb=N    reject shapes whose input tensor exceeds N MiB (default 4096)\n"
          "  --workload=tiny|PATH.pt fallback% of a workload instead of the op suite\n"
@@ -35,7 +35,8 @@ const char* cli_usage() {
          "  --cpu_sample=steady|after-device  on a device, steady (default): one untimed CPU call before\n"
          "                          each timed one, so cpu_us is the op's steady state in a loop;\n"
          "                          after-device: the timed CPU call directly follows the device sample\n"
-         "  plus every --benchmark_* flag of Google Benchmark (--benchmark_filter=op:aten::roll/...)\n";
+         "  plus every --benchmark_* flag of Google Benchmark (--benchmark_filter=op:aten::roll/...)\n");
+  return kUsage.c_str();
 }
 
 int64_t CliOptions::memory_budget_bytes() const {
@@ -78,9 +79,8 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.fallback = one_of({"auto", "emulate"});
     } else if (key == "--emulate") {
       o.emulate = one_of({"falls-back", "all"});
-    } else if (key == "--native-functions") {
-      need_value();
-      o.native_functions = value;
+    } else if (verdicts::take_source_flag(key, value, o.verdicts)) {
+      // --verdict-torch, --native-functions, --torch-source (contract/verdict_source.h)
     } else if (arg == "--list-verdicts") {
       o.list_verdicts = true;
     } else if (key == "--memory_budget_mb") {

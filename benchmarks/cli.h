@@ -1,6 +1,8 @@
 // mps_benchmarks' own flags; every --benchmark_* flag is Google Benchmark's.
 #pragma once
 
+#include "contract/verdict_source.h"
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -13,7 +15,7 @@ struct CliOptions {
   std::string device = "auto";
   std::string fallback = "auto";
   std::string emulate = "falls-back";  // falls-back | all (with --fallback=emulate)
-  std::string native_functions;        // empty: the yaml beside the linked torch
+  verdicts::SourceFlags verdicts;      // --verdict-torch | --native-functions | --torch-source; none: the linked torch
   bool list_verdicts = false;          // print each target op's MPS verdict as JSON and exit
   int64_t memory_budget_mb = 4096;  // 1 .. kMaxMemoryBudgetMb
   std::string workload;  // tiny | path/model.pt (empty: the op suite)

@@ -3,7 +3,9 @@
 #include "apple.h"
 #include "contract/copy_model.h"
 #include "host.h"
+#include "regular_file.h"
 #include "stats.h"
+#include "yaml_guard.h"
 
 #include <ATen/ATen.h>
 #include <torch/cuda.h>

@@ -1,6 +1,7 @@
 // Observe: which ops fall back, seen through RecordFunction and the MPS fallback warning
 // (FallbackObserver), and in timeline mode how long each took. Declared in fallback.h.
 #include "fallback_internal.h"
+#include "mps_messages.h"
 
 #include <ATen/record_function.h>
 #include <c10/util/Exception.h>
@@ -9,7 +10,6 @@
 #include <atomic>
 #include <cstring>
 #include <iterator>
-#include <regex>
 
 namespace mpsfb {
 
@@ -116,9 +116,7 @@ Timeline take(ObserverTimeline& raw) {
 }  // namespace detail
 
 std::string op_from_fallback_warning(const std::string& message) {
-  static const std::regex kWarn(R"(The operator '([^']+)' is not currently supported on the MPS backend and will fall back)");
-  std::smatch m;
-  return std::regex_search(message, m, kWarn) ? m[1].str() : std::string();
+  return quoted_op(message, {" is not currently supported on the MPS backend and will fall back"});
 }
 
 struct FallbackObserver::WarningCapture : c10::WarningHandler {

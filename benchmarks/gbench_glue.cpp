@@ -1,6 +1,7 @@
 #include "gbench_glue.h"
 
 #include "contract/result.h"
+#include "regular_file.h"
 
 #include <benchmark/benchmark.h>
 
@@ -8,6 +9,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -53,6 +55,24 @@ class WholeCsvReporter : public benchmark::CSVReporter {
 };
 #pragma GCC diagnostic pop
 
+// Forwards to the reporter of the --benchmark_out format, which writes into a buffer of ours:
+// Google Benchmark points this one's own stream at the file it opened (/dev/null).
+class BufferedFileReporter : public benchmark::BenchmarkReporter {
+ public:
+  explicit BufferedFileReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner) : inner_(std::move(inner)) {
+    inner_->SetOutputStream(&buffer_);
+    inner_->SetErrorStream(&std::cerr);
+  }
+  bool ReportContext(const Context& c) override { return inner_->ReportContext(c); }
+  void ReportRuns(const std::vector<Run>& runs) override { inner_->ReportRuns(runs); }
+  void Finalize() override { inner_->Finalize(); }
+  std::string text() const { return buffer_.str(); }
+
+ private:
+  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+  std::ostringstream buffer_;
+};
+
 }  // namespace
 
 MinTimeFlag explicit_min_time(const std::vector<std::string>& args) {
@@ -88,6 +108,10 @@ BenchmarkArgv::BenchmarkArgv(int argc, char** argv, bool op_suite, int64_t visit
   min_time_ = explicit_min_time(args);
   storage_.assign(argv, argv + argc);
   repetitions_ = explicit_repetitions(args);
+  out_.given = flag_given(args, "benchmark_out");
+  out_.path = flag_value(args, "benchmark_out");
+  out_.format = flag_value(args, "benchmark_out_format");
+  if (!out_.given.empty()) storage_.push_back("--benchmark_out=/dev/null");  // see BenchmarkOut
   if (!repetitions_.given.empty()) {
     // Anything but a positive integer is check_benchmark_flags' or Google Benchmark's to reject.
     if (repetitions_.value && *repetitions_.value > 0) visits_ = *repetitions_.value;
@@ -154,15 +178,28 @@ void add_measurement_context(const RunContext& ctx, const std::string& host_allo
   benchmark::AddCustomContext(context::kCpuSample, sampling::to_string(r.cpu_sample));
 }
 
-size_t run_benchmarks(const std::vector<std::string>& args) {
-  std::unique_ptr<benchmark::BenchmarkReporter> csv_display, csv_file;
+size_t run_benchmarks(const std::vector<std::string>& args, const BenchmarkOut& out) {
+  std::unique_ptr<benchmark::BenchmarkReporter> csv_display;
   if (flag_value(args, "benchmark_format") == "csv") csv_display = std::make_unique<WholeCsvReporter>();
-  if (flag_value(args, "benchmark_out_format") == "csv" && !flag_value(args, "benchmark_out").empty())
-    csv_file = std::make_unique<WholeCsvReporter>();
-  if (!csv_display && !csv_file) return benchmark::RunSpecifiedBenchmarks();
+  std::unique_ptr<BufferedFileReporter> file;
+  if (!out.path.empty()) {
+    // Writing over an input would destroy it (the targets file, the model, the copy model).
+    if (const std::string input = same_file_as_input(out.path); !input.empty())
+      throw std::invalid_argument(out.given + ": is also an input (" + input + "); refusing to write over it");
+    std::unique_ptr<benchmark::BenchmarkReporter> format;
+    if (out.format == "csv")
+      format = std::make_unique<WholeCsvReporter>();
+    else if (out.format == "console")
+      format = std::make_unique<benchmark::ConsoleReporter>(benchmark::ConsoleReporter::OO_None);
+    else
+      format = std::make_unique<benchmark::JSONReporter>();
+    file = std::make_unique<BufferedFileReporter>(std::move(format));
+  }
   // The default display reporter belongs to Google Benchmark (a static): not ours to delete.
   benchmark::BenchmarkReporter* display = csv_display ? csv_display.get() : benchmark::CreateDefaultDisplayReporter();
-  return benchmark::RunSpecifiedBenchmarks(display, csv_file.get());
+  const size_t n = benchmark::RunSpecifiedBenchmarks(display, file.get());
+  if (file) write_file_whole(out.path, file->text());
+  return n;
 }
 
 }  // namespace mpsfb

@@ -31,6 +31,16 @@ struct RepetitionsFlag {
 };
 RepetitionsFlag explicit_repetitions(const std::vector<std::string>& args);
 
+// --benchmark_out as the user gave it (command line or BENCHMARK_OUT). Google Benchmark would
+// truncate the file at start and leave it cut mid-object when the run is stopped, and it never
+// says when a write fails; so it is handed /dev/null, and run_benchmarks writes the file whole
+// at the end (regular_file.h write_file_whole): the previous file stays until then.
+struct BenchmarkOut {
+  std::string given;   // "--benchmark_out=run.json" or "BENCHMARK_OUT=run.json"; empty: none
+  std::string path;
+  std::string format;  // --benchmark_out_format: json (default), console or csv
+};
+
 // argv for benchmark::Initialize. Every case stops by its own rule (sampling.h) and reports
 // the samples it took as its iterations; Google Benchmark would call it again while the
 // reported time is under its minimum time (0.5 s by default), so for the op suite a minimum of
@@ -48,6 +58,7 @@ class BenchmarkArgv {
   char** argv() { return ptrs_.data(); }
   const MinTimeFlag& min_time() const { return min_time_; }
   const RepetitionsFlag& repetitions() const { return repetitions_; }  // the user's, not the injected
+  const BenchmarkOut& out() const { return out_; }
   // Repetitions in effect: the user's --benchmark_repetitions, else the visits passed, else 1.
   int64_t visits() const { return visits_; }
 
@@ -57,6 +68,7 @@ class BenchmarkArgv {
   int argc_ = 0;
   MinTimeFlag min_time_;
   RepetitionsFlag repetitions_;
+  BenchmarkOut out_;
   int64_t visits_ = 1;
 };
 
@@ -75,7 +87,8 @@ void add_measurement_context(const RunContext& ctx, const std::string& host_allo
 // --benchmark_out_format=csv) that give rows without counters, the skipped and errored cases,
 // every op counter, so that the header Google Benchmark takes from the first case has every
 // column (1.7.1 aborts with "All counters must be present in each run" otherwise; 1.9.5 drops
-// the columns). `args`: the command line, for the formats.
-size_t run_benchmarks(const std::vector<std::string>& args);
+// the columns). `args`: the command line, for the formats; `out`: where the file reporter's
+// output goes, written whole once the run ends (refused before the run when it is an input).
+size_t run_benchmarks(const std::vector<std::string>& args, const BenchmarkOut& out);
 
 }  // namespace mpsfb

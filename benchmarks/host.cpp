@@ -1,9 +1,10 @@
 #include "host.h"
 
+#include "mps_messages.h"
+
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
-#include <regex>
 #include <sstream>
 
 namespace mpsfb::host {
@@ -115,11 +116,7 @@ std::string mps_device_name(const std::string& cpu_brand) {
   return (cpu_brand.empty() ? std::string("Apple GPU") : cpu_brand) + " GPU (MPS)";
 }
 
-std::string op_from_not_implemented(const std::string& message) {
-  static const std::regex kError(R"(The operator '([^']+)' is not current(?:ly)? implemented for the MPS device)");
-  std::smatch m;
-  return std::regex_search(message, m, kError) ? m[1].str() : std::string();
-}
+std::string op_from_not_implemented(const std::string& message) { return op_in_not_implemented(message); }
 
 std::optional<verdicts::Verdict> not_implemented_verdict(const std::string& message) {
   const std::string op = op_from_not_implemented(message);

@@ -1,19 +1,23 @@
-// The MPS verdict of each case, for the torch this binary links: the static one from that
-// torch's own native_functions.yaml (contract/verdict.h) everywhere, and on an MPS build the
-// run-time one from the probe, which stays the truth (the static one is shown beside it).
+// The MPS verdict of each case: the static one (contract/verdict.h) for the torch the verdict
+// flags choose (contract/verdict_source.h; none: the torch this binary links) everywhere, and on
+// an MPS build the run-time one from the probe, which stays the truth (the static one is shown
+// beside it).
 #pragma once
 
 #include "contract/verdict.h"
+#include "contract/verdict_source.h"
 
 #include <string>
 #include <vector>
 
 namespace mpsfb {
 
-// Reads native_functions.yaml from `path`, or when empty from the torchgen copy beside the linked
-// libtorch. Never throws: without a yaml every verdict is unknown; `context_value` is the path
-// read, or "not found: <why>" (also printed once to stderr).
-verdicts::Book load_verdicts(const std::string& path, std::string* context_value);
+// The Book the flags choose; with none, the torchgen copy of native_functions.yaml beside the
+// linked libtorch. A release that cannot be had is judged by the linked torch, and without any
+// yaml every verdict is unknown (both said once on stderr); an explicit --native-functions or
+// --torch-source that cannot be used throws verdicts::SourceError (a flag error).
+// `context_value` is the yaml read, or "not found: <why>".
+verdicts::Book load_verdicts(const verdicts::SourceFlags& flags, std::string* context_value);
 
 // What the probe on MPS saw: falls back via the ops that fell back, else native.
 verdicts::Verdict runtime_verdict(const std::vector<std::string>& fallback_ops);

@@ -22,6 +22,10 @@ void add_run_context(const RunContext& ctx) {
   benchmark::AddCustomContext(context::kMpsBuild, ctx.mps_build ? "1" : "0");
   benchmark::AddCustomContext(context::kNativeFunctions, ctx.native_functions);
   benchmark::AddCustomContext(context::kVerdictTorch, ctx.verdicts ? ctx.verdicts->torch_version() : torch_version());
+  if (ctx.verdicts) {
+    benchmark::AddCustomContext(context::kVerdictSource, ctx.verdicts->yaml_source());
+    benchmark::AddCustomContext(context::kVerdictId, ctx.verdicts->origin().id);
+  }
 }
 
 std::string resolve_targets_path(const std::string& requested, std::string* note) {

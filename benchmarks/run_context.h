@@ -9,7 +9,8 @@
 namespace mpsfb {
 
 // torch version, device, OS, fallback mode, MPS build and PYTORCH_ENABLE_MPS_FALLBACK, and the
-// native_functions.yaml the verdicts come from (keys: contract/result.h, mpsfb::context).
+// verdicts' torch, source and the native_functions.yaml they come from (keys: contract/result.h,
+// mpsfb::context).
 void add_run_context(const RunContext& ctx);
 
 // --targets as given; else ops/targets.yaml, else ops/targets.seed.yaml (with a note), looked

@@ -13,6 +13,7 @@
 #include "naming.h"
 #include "ops_libraries.h"
 #include "paths.h"
+#include "regular_file.h"
 #include "run_context.h"
 #include "workload.h"
 
@@ -110,6 +111,8 @@ void print_verdicts(const Targets& targets, const RunContext& ctx) {
   nlohmann::ordered_json out;
   out["torch_version"] = ctx.verdicts->torch_version();
   out[context::kNativeFunctions] = ctx.native_functions;
+  out[context::kVerdictSource] = ctx.verdicts->yaml_source();
+  out[context::kVerdictId] = ctx.verdicts->origin().id;
   auto& ops = out["ops"] = nlohmann::ordered_json::array();
   for (const auto& t : targets.ops) {
     verdicts::Verdict v = ctx.verdicts->judge(t.op, "", nullptr);
@@ -134,22 +137,121 @@ void print_verdicts(const Targets& targets, const RunContext& ctx) {
   std::cout << out.dump(2) << "\n";
 }
 
+// Note [Filters Google Benchmark can match]: Google Benchmark matches --benchmark_filter with
+// std::regex, which recurses per character and backtracks: a 20,000-character filter or 30,000
+// nested parentheses overflowed the stack inside it, and a repetition of a group that can
+// match in several ways, `(.|.)*(.|.)*...Z`, took exponential time on one case name. So a
+// filter is held to what names need (they are under 300 characters): kMaxFilter characters,
+// kMaxFilterDepth nested groups, no repeated group that itself repeats or alternates, at most
+// kMaxFilterRepeats unbounded repetitions (each multiplies the work by a name's length), and
+// bounds {m,n} up to 255 (POSIX's RE_DUP_MAX).
+constexpr size_t kMaxFilter = 1000;
+constexpr int kMaxFilterDepth = 16;
+constexpr int kMaxFilterRepeats = 6;
+constexpr long kMaxFilterBound = 255;
+
+// Why `filter` (an extended regular expression) is refused, or "".
+std::string filter_problem(const std::string& filter) {
+  if (filter.size() > kMaxFilter)
+    return "longer than " + std::to_string(kMaxFilter) + " characters (" + std::to_string(filter.size()) + ")";
+  struct Group {
+    bool repeats_or_alternates = false;
+  };
+  std::vector<Group> open(1);
+  int unbounded = 0;
+  bool after_group = false;  // the atom just read is a (...) group
+  bool group_inner = false;  // ... which repeats or alternates inside
+  for (size_t i = 0; i < filter.size(); ++i) {
+    const char c = filter[i];
+    bool quantifier = false, unbounded_q = false;
+    if (c == '\\') {
+      ++i;
+    } else if (c == '[') {
+      size_t j = i + 1;
+      if (j < filter.size() && filter[j] == '^') ++j;
+      if (j < filter.size() && filter[j] == ']') ++j;
+      while (j < filter.size() && filter[j] != ']') ++j;
+      i = j;
+    } else if (c == '(') {
+      open.emplace_back();
+      if (static_cast<int>(open.size()) - 1 > kMaxFilterDepth)
+        return "groups nested deeper than " + std::to_string(kMaxFilterDepth) + " levels";
+      after_group = false;
+      continue;
+    } else if (c == ')' && open.size() > 1) {
+      group_inner = open.back().repeats_or_alternates;
+      open.pop_back();
+      if (group_inner) open.back().repeats_or_alternates = true;
+      after_group = true;
+      continue;
+    } else if (c == '|') {
+      open.back().repeats_or_alternates = true;
+    } else if (c == '*' || c == '+' || c == '?') {
+      quantifier = true;
+      unbounded_q = c != '?';
+    } else if (c == '{') {
+      const size_t close = filter.find('}', i);
+      if (close == std::string::npos) break;  // std::regex says what is wrong
+      const std::string body = filter.substr(i + 1, close - i - 1);
+      const size_t comma = body.find(',');
+      for (const std::string& bound : {body.substr(0, comma), comma == std::string::npos ? "" : body.substr(comma + 1)}) {
+        if (bound.find_first_not_of("0123456789") != std::string::npos) return "";  // std::regex says what is wrong
+        if (bound.size() > 3 || (!bound.empty() && std::stol(bound) > kMaxFilterBound))
+          return "a repetition bound {" + body.substr(0, 20) + "} over " + std::to_string(kMaxFilterBound);
+      }
+      quantifier = true;
+      unbounded_q = comma != std::string::npos && comma + 1 == body.size();
+      i = close;
+    }
+    if (quantifier) {
+      if (after_group && group_inner)
+        return "a repeated group that itself repeats or alternates, such as (a|b)* or (a+)+ (its matching time "
+               "grows exponentially)";
+      open.back().repeats_or_alternates = true;
+      if (unbounded_q && ++unbounded > kMaxFilterRepeats)
+        return "more than " + std::to_string(kMaxFilterRepeats) + " unbounded repetitions (*, +, {m,})";
+    }
+    after_group = false;
+  }
+  return "";
+}
+
 // Google Benchmark 1.7.1 takes values it cannot run with and only prints: a negative
 // --benchmark_repetitions ends in "vector::reserve", a filter that is not a regular expression
-// runs nothing and exits 0. Both are flag errors here, before anything runs.
-void check_benchmark_flags(const RepetitionsFlag& reps) {
+// runs nothing and exits 0, an output file that cannot be written is found after the run.
+// All are flag errors here, before anything runs.
+void check_benchmark_flags(const RepetitionsFlag& reps, const BenchmarkOut& out) {
   // A value that is not an integer is left to Google Benchmark, which then reports the flag as unknown.
   if (reps.value && *reps.value < 1)
     throw std::invalid_argument(reps.given + ": expected a positive number of repetitions (1 or more)");
+  if (!out.given.empty()) {
+    if (out.format != "" && out.format != "json" && out.format != "console" && out.format != "csv")
+      throw std::invalid_argument("--benchmark_out_format=" + out.format + ": expected json, console or csv");
+    if (const std::string why = output_obstacle(out.path, /*folder_may_be_missing=*/false); !why.empty())
+      throw std::invalid_argument(out.given + ": " + why);
+  }
   std::string filter = benchmark::GetBenchmarkFilter();
-  const std::string shown = filter;
+  const std::string shown = filter.size() > 80 ? filter.substr(0, 80) + "..." : filter;
   if (!filter.empty() && filter[0] == '-') filter.erase(0, 1);  // a negative filter
   if (filter.empty() || filter == "all") return;
+  // Note [Filters Google Benchmark can match]; the filter is checked before std::regex compiles it.
+  if (const std::string why = filter_problem(filter); !why.empty())
+    throw std::invalid_argument("--benchmark_filter=" + shown + ": " + why + " (see docs/fuzzing.md)");
   try {
     std::regex(filter, std::regex::extended);  // what Google Benchmark compiles it with
   } catch (const std::regex_error& e) {
     throw std::invalid_argument("--benchmark_filter=" + shown + ": not a regular expression (" + e.what() + ")");
   }
+}
+
+// The exit status once the run is done: 1 when standard output did not take everything
+// (a full disk under --list-verdicts or --benchmark_list_tests), which would otherwise pass.
+int finish(int status) {
+  if (const std::string why = stdout_problem(); !why.empty()) {
+    std::cerr << "mps_benchmarks: error: " << why << "\n";
+    return status ? status : 1;
+  }
+  return status;
 }
 
 // Visits per case when the user gives no --benchmark_repetitions (sampling::kDeviceVisits): known
@@ -263,7 +365,7 @@ int run_main(int argc, char** argv) {
     if (const auto twice = duplicate_registrations(); !twice.empty())
       throw std::logic_error("ops registered twice with MPSFB_REGISTER_OP (one trait per op): " + join(twice, ", "));
     const std::string host_allocator = set_host_allocator(o.host_allocator);  // before the run's tensors
-    check_benchmark_flags(gb.repetitions());
+    check_benchmark_flags(gb.repetitions(), gb.out());
     reexec_with_mps_fallback_if_needed(o, original_argv);
 
     RunContext ctx;
@@ -277,11 +379,12 @@ int run_main(int argc, char** argv) {
       throw std::invalid_argument("--fallback=emulate needs a device (cuda or mps); the selected device is cpu");
     if (ctx.emulate_all && ctx.fallback != FallbackMode::kEmulate)
       throw std::invalid_argument("--emulate=all needs --fallback=emulate");
-    const verdicts::Book book = load_verdicts(o.native_functions, &ctx.native_functions);
+    const verdicts::Book book = load_verdicts(o.verdicts, &ctx.native_functions);
     ctx.verdicts = &book;
     std::cerr << "mps_benchmarks: torch " << torch_version() << ", device " << ctx.device.str() << " ("
               << device_name(ctx.device) << ")" << (o.device == "auto" ? " [auto: mps, then cuda, then cpu]" : "")
               << ", fallback " << o.fallback << "\n";
+    if (!o.verdicts.given().empty()) std::cerr << "mps_benchmarks: MPS verdicts: " << book.yaml_source() << "\n";
     if (ctx.device.is_cpu())
       std::cerr << "mps_benchmarks: no accelerator: measuring CPU baselines only (dev_us, penalty and the copy "
                    "counters need a device)\n";
@@ -289,7 +392,7 @@ int run_main(int argc, char** argv) {
     if (!o.workload.empty()) {
       if (!ctx.device.is_cpu() && ctx.fallback == FallbackMode::kEmulate)
         ensure_copy_from_and_resize(ctx.key());
-      return run_workload(o, ctx);
+      return finish(run_workload(o, ctx, [&] { return run_benchmarks(args, gb.out()); }));
     }
 
     std::string note;
@@ -299,7 +402,7 @@ int run_main(int argc, char** argv) {
     if (!note.empty()) std::cerr << "mps_benchmarks: " << note << "\n";
     if (o.list_verdicts) {
       print_verdicts(targets, ctx);
-      return 0;
+      return finish(0);
     }
 
     if (!ctx.device.is_cpu()) {
@@ -312,10 +415,10 @@ int run_main(int argc, char** argv) {
     const size_t n = register_cases(targets, ctx, cases);
     std::cerr << "mps_benchmarks: " << n << " cases from " << targets.ops.size() << " ops in " << targets.path
               << "\n";
-    run_benchmarks(args);
+    run_benchmarks(args, gb.out());
     release_case_inputs();
     benchmark::Shutdown();
-    return 0;
+    return finish(0);
   } catch (const TargetsError& e) {
     std::cerr << "mps_benchmarks: " << e.what();
   } catch (const std::exception& e) {

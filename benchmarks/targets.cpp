@@ -4,6 +4,7 @@
 #include "dtypes.h"
 #include "naming.h"
 #include "regular_file.h"
+#include "yaml_guard.h"
 
 #include <c10/util/hash.h>
 #include <yaml-cpp/yaml.h>
@@ -13,6 +14,9 @@
 #endif
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <set>
 
@@ -257,13 +261,9 @@ class Decoder {
   template <class T>
   std::optional<T> scalar(const YAML::Node& n, const std::string& what, const std::string& expected) {
     if (n.IsScalar()) {
-      try {
-        return n.as<T>();
-      } catch (const YAML::Exception&) {
-      }
       if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-        // Decimal digits yaml-cpp did not convert ("08" reads as octal there): ours, or too
-        // large, which deserves its own words.
+        // Decimal only, read by us: yaml-cpp reads "010" as octal 8 and "0x40" as hex, while
+        // the shape string '010x064' is 10x64 (YAML 1.2 writes octal 0o10).
         if (int64_t v = 0; is_decimal(n.Scalar(), true)) {
           if (to_int64(n.Scalar(), &v) && v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max())
             return static_cast<T>(v);
@@ -271,6 +271,37 @@ class Decoder {
                   "an integer from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
                       std::to_string(std::numeric_limits<T>::max()));
           return std::nullopt;
+        }
+        try {
+          (void)n.as<T>();
+          const std::string value = shown(n.Scalar());
+          problem(n, what + (what.find(value) == std::string::npos ? " " + value : "") + " is not a decimal integer",
+                  expected + " in decimal digits");
+          return std::nullopt;
+        } catch (const YAML::Exception&) {
+        }
+      } else {
+        try {
+          const T v = n.as<T>();
+          if constexpr (std::is_floating_point_v<T>) {
+            if (!std::isfinite(v)) {
+              problem(n, what + " " + shown(n.Scalar()) + " is not finite", "a finite number");
+              return std::nullopt;
+            }
+          }
+          return v;
+        } catch (const YAML::Exception&) {
+        }
+        if constexpr (std::is_floating_point_v<T>) {
+          // "1e400": a number, out of range, which deserves its own words.
+          const std::string& s = n.Scalar();
+          char* end = nullptr;
+          errno = 0;
+          const double d = std::strtod(s.c_str(), &end);
+          if (!s.empty() && end == s.c_str() + s.size() && errno == ERANGE && std::fabs(d) > 1) {
+            problem(n, what + " " + shown(s) + " does not fit a double", "a finite number of magnitude below 1.8e308");
+            return std::nullopt;
+          }
         }
       }
     }
@@ -630,6 +661,8 @@ Targets parse_targets(const std::string& text, const std::string& path, const Lo
     return m.line < 0 ? path : path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
   };
   if (auto deep = too_deep(text, path)) throw TargetsError({*deep});  // Note [Nesting depth]
+  // Note [YAML aliases and node counts] (yaml_guard.h): aliases and node counts bounded, no key twice.
+  if (auto hazard = yaml_hazard(text, path)) throw TargetsError({*hazard});
   YAML::Node root;
   try {
     root = YAML::Load(text);

@@ -6,6 +6,7 @@
 #include "dtypes.h"
 #include "fallback.h"
 #include "naming.h"
+#include "regular_file.h"
 #include "stats.h"
 #include "run_context.h"
 #include "text.h"
@@ -15,6 +16,7 @@
 #include <torch/script.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -22,7 +24,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -33,18 +34,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t kTopFallbackOps = 5;
+constexpr size_t kMaxModelBytes = size_t{8} << 30;  // a TorchScript module is read whole
 constexpr int kWarmupPasses = 3;
 constexpr int kMappingPasses = 5;
-
-// The error itself from a TorchScript failure: its last "SomethingError: ..." line onwards,
-// without the interpreter's traceback (whole message if it has no such line).
-std::string script_error(const std::string& msg) {
-  static const std::regex kErrorLine(R"((^|\n)[A-Za-z_.]*(Error|Exception): )");
-  size_t at = std::string::npos;
-  for (auto it = std::sregex_iterator(msg.begin(), msg.end(), kErrorLine); it != std::sregex_iterator(); ++it)
-    at = static_cast<size_t>(it->position()) + it->str(1).size();
-  return at == std::string::npos ? msg : msg.substr(at);
-}
 
 at::Tensor make_input(const InputSpec& s) {
   if (s.dtype == at::kBool) return at::randint(0, 2, s.shape, at::kLong).to(at::kBool);
@@ -259,6 +251,25 @@ Workload make_tiny_workload(const c10::Device& device) {
   return w;
 }
 
+// Scanned by hand: the message quotes the model's own text, and std::regex recursed once per
+// character of a long line (SIGSEGV at 64K characters; Note [No regex on user text] in targets.cpp).
+std::string script_error(const std::string& msg) {
+  auto name_char = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '.'; };
+  auto ends_with = [](const std::string& s, size_t end, const std::string& tail) {
+    return end >= tail.size() && s.compare(end - tail.size(), tail.size(), tail) == 0;
+  };
+  size_t at = std::string::npos;
+  for (size_t line = 0; line < msg.size();) {
+    size_t i = line;
+    while (i < msg.size() && name_char(msg[i])) ++i;
+    if (msg.compare(i, 2, ": ") == 0 && (ends_with(msg, i, "Error") || ends_with(msg, i, "Exception"))) at = line;
+    const size_t nl = msg.find('\n', i);
+    if (nl == std::string::npos) break;
+    line = nl + 1;
+  }
+  return at == std::string::npos ? msg : msg.substr(at);
+}
+
 Workload load_torchscript_workload(const std::string& path, const std::vector<InputSpec>& inputs,
                                    const c10::Device& device) {
   const std::string where = "--workload=" + path + ": ";
@@ -266,13 +277,18 @@ Workload load_torchscript_workload(const std::string& path, const std::vector<In
   if (!fs::exists(path, ec))
     throw std::invalid_argument(where + "no such file (expected tiny, or the path of a TorchScript module saved "
                                         "with torch.jit.save)");
-  if (fs::is_directory(path, ec)) throw std::invalid_argument(where + "is a folder, not a TorchScript file");
-  if (!std::ifstream(path, std::ios::binary).good())
-    throw std::invalid_argument(where + "cannot be read (permissions?)");
+  // Read as every input file is (regular_file.h): a FIFO would block torch::jit::load for ever.
+  std::string bytes;
+  try {
+    bytes = read_regular_file(path, "the TorchScript workload", kMaxModelBytes);
+  } catch (const FileError& e) {
+    throw std::invalid_argument(std::string("--workload=") + e.what());
+  }
 
   auto module = std::make_shared<torch::jit::Module>();
   try {
-    *module = torch::jit::load(path, device);
+    std::istringstream in(std::move(bytes));
+    *module = torch::jit::load(in, device);
   } catch (const std::exception& e) {
     throw std::invalid_argument(where + "not a TorchScript module that torch::jit::load can read (save one with "
                                         "torch.jit.save(torch.jit.script(model), path)): " +
@@ -316,7 +332,7 @@ std::vector<std::string> select_emulated_ops(const std::vector<OpTarget>& target
   return {out.begin(), out.end()};
 }
 
-int run_workload(const CliOptions& o, const RunContext& ctx) {
+int run_workload(const CliOptions& o, const RunContext& ctx, const std::function<size_t()>& run) {
   const int64_t budget = o.memory_budget_bytes();
   auto p = std::make_shared<Prepared>();
   p->device = ctx.device;
@@ -395,11 +411,20 @@ int run_workload(const CliOptions& o, const RunContext& ctx) {
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
   std::cerr << "mps_benchmarks: workload " << row << "\n";
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  // Before static destruction: the lambda in Google Benchmark's registry keeps `p`.
-  p->reroute.reset();
-  p->workload = {};
+  // Before static destruction, also when writing the output fails: the lambda in Google
+  // Benchmark's registry keeps `p`.
+  auto release = [&] {
+    benchmark::Shutdown();
+    p->reroute.reset();
+    p->workload = {};
+  };
+  try {
+    run();
+  } catch (...) {
+    release();
+    throw;
+  }
+  release();
   return 0;
 }
 

@@ -43,6 +43,10 @@ struct Workload {
 // isin, embedding, index_copy (sequence). Weights and inputs are seeded, on `device`.
 Workload make_tiny_workload(const c10::Device& device);
 
+// The error itself from a TorchScript failure's message: its last "SomethingError: ..." line
+// onwards, without the interpreter's traceback (the whole message if it has no such line).
+std::string script_error(const std::string& message);
+
 // Loads a TorchScript module onto `device` in eval mode, builds seeded inputs and runs
 // forward once. Throws std::invalid_argument naming the file (missing, unreadable, not
 // TorchScript) or the inputs (forward threw).
@@ -54,8 +58,9 @@ Workload load_torchscript_workload(const std::string& path, const std::vector<In
 // any depth) are emulated. Sorted, without duplicates.
 std::vector<std::string> select_emulated_ops(const std::vector<OpTarget>& targets, const std::vector<std::string>& seen);
 
-// Registers and runs the workload benchmark; returns the process exit code. Bad arguments
-// throw (run_main reports them and exits 2) before any benchmark runs.
-int run_workload(const CliOptions& options, const RunContext& ctx);
+// Registers the workload benchmark and runs it with `run` (run_benchmarks: the output file
+// whole at the end); returns the process exit code. Bad arguments throw (run_main reports
+// them and exits 2) before any benchmark runs.
+int run_workload(const CliOptions& options, const RunContext& ctx, const std::function<size_t()>& run);
 
 }  // namespace mpsfb

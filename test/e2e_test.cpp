@@ -9,7 +9,10 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <csignal>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <torch/cuda.h>
 
 namespace {
@@ -187,6 +190,186 @@ TEST(EndToEnd, HostileTargetsFilesAreProblemsNotCrashes) {
   fs::remove(path);
 }
 
+// Filters std::regex cannot match safely (Note [Filters Google Benchmark can match]): a
+// 20,000-character filter and 30,000 nested parentheses crashed inside Google Benchmark; a
+// repeated alternation hung on one case name. All are flag errors before anything runs.
+TEST(EndToEnd, FiltersGoogleBenchmarkCannotMatchAreFlagErrors) {
+  const std::pair<std::string, std::string> cases[] = {
+      {std::string(20000, 'a'), "longer than 1000 characters (20000)"},
+      {std::string(30000, '(') + "a" + std::string(30000, ')'), "longer than 1000 characters (60001)"},
+      {std::string(400, '(') + "a" + std::string(400, ')'), "groups nested deeper than 16 levels"},
+      {"(.|.)*(.|.)*(.|.)*(.|.)*(.|.)*Z", "a repeated group that itself repeats or alternates"},
+      {"a{1,100000}", "a repetition bound {1,100000} over 255"},
+  };
+  for (const auto& [filter, message] : cases) {
+    const auto r = run("--device=cpu --targets=" + data("e2e.yaml") + " '--benchmark_filter=" + filter + "'");
+    EXPECT_EQ(r.rc, 2) << r.output.substr(0, 2000);
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output.substr(0, 2000);
+    EXPECT_LT(r.output.size(), 2000u) << "the filter is cut in the message";
+  }
+  // What names need still runs: groups, alternation, a few repetitions.
+  const auto ok = run("--device=cpu --targets=" + data("e2e.yaml") +
+                      " --benchmark_list_tests '--benchmark_filter=op:aten::(roll|cumsum)/.*dtype:f32'");
+  EXPECT_EQ(ok.rc, 0) << ok.output;
+  EXPECT_NE(ok.output.find("op:aten::roll/shape:8x16/dtype:f32"), std::string::npos) << ok.output;
+}
+
+// --benchmark_out: never an input, always a file that can be written, checked before the run;
+// written whole at the end (Google Benchmark truncated it at start and wrote as it went).
+TEST(EndToEnd, BenchmarkOutIsCheckedFirstAndNeverAnInput) {
+  const auto dir = fs::temp_directory_path() / "mpsfb_e2e_out";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "folder");
+  const auto targets = dir / "targets.yaml";
+  fs::copy_file(data("e2e.yaml"), targets);
+  const auto size = fs::file_size(targets);
+  const std::pair<std::string, std::string> cases[] = {
+      {targets.string(), ": is also an input (" + targets.string() + ")"},
+      {(dir / "." / "targets.yaml").string(), ": is also an input"},  // spelled another way
+      {"/dev/full", ": exists and is not a regular file"},
+      {(dir / "folder").string(), ": is a directory"},
+      {(dir / "missing" / "run.json").string(), ": cannot be written: its folder " + (dir / "missing").string() +
+                                                    " does not exist"},
+      {"/proc/version", ": cannot write in its directory /proc"},
+  };
+  for (const auto& [out, message] : cases) {
+    const auto r = run("--device=cpu --benchmark_min_time=0.001 --targets=" + targets.string() + " --benchmark_out=" + out);
+    EXPECT_EQ(r.rc, 2) << out << "\n" << r.output;
+    EXPECT_NE(r.output.find("--benchmark_out=" + out + message), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(fs::file_size(targets), size) << "the targets file was written over";
+  fs::remove_all(dir);
+}
+
+// A run stopped by SIGINT or SIGTERM leaves the previous --benchmark_out as it was, and no
+// temporary: the file is written only once the run is done.
+TEST(EndToEnd, StoppedRunLeavesThePreviousOutputWhole) {
+  const auto dir = fs::temp_directory_path() / "mpsfb_e2e_signal";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto out = dir / "run.json";
+  const auto log = dir / "stderr.txt";
+  for (const int sig : {SIGTERM, SIGINT}) {
+    std::ofstream(out, std::ios::trunc) << "{\"previous\": true}\n";
+    const std::string cmd = "exec " + std::string(MPSFB_BINARY_DIR) + "/mps_benchmarks --device=cpu --targets=" +
+                            data("e2e.yaml") + " --benchmark_min_time=5 --benchmark_out=" + out.string() + " >" +
+                            log.string() + " 2>&1";
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Until the first case runs (the output file is opened by then), then stop it.
+    for (int i = 0; i < 600; ++i) {
+      std::ifstream in(log);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (text.str().find(" cases from ") != std::string::npos) break;
+      usleep(100000);
+    }
+    usleep(500000);
+    ASSERT_EQ(kill(pid, sig), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status)) << status;
+    std::ifstream in(out);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(text.str(), "{\"previous\": true}\n") << "signal " << sig;
+    for (const auto& e : fs::directory_iterator(dir))
+      EXPECT_TRUE(e.path() == out || e.path() == log) << "left behind: " << e.path();
+  }
+  fs::remove_all(dir);
+}
+
+// Standard output that does not take what is written (a full disk) is an error, not exit 0.
+TEST(EndToEnd, StandardOutputThatFailsIsAnError) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  for (const std::string args : {"--list-verdicts", "--benchmark_list_tests"}) {
+    const std::string cmd = std::string(MPSFB_BINARY_DIR) + "/mps_benchmarks --device=cpu --targets=" +
+                            data("e2e.yaml") + " " + args + " 2>&1 >/dev/full";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string output;
+    char buf[4096];
+    while (p && fgets(buf, sizeof buf, p)) output += buf;
+    const int status = p ? pclose(p) : -1;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << args << "\n" << output;
+    EXPECT_NE(output.find("cannot write to standard output"), std::string::npos) << args << "\n" << output;
+  }
+#ifdef MPSFB_HAVE_REPORT
+  const std::string run_json = std::string(MPSFB_SOURCE_DIR) + "/test/report/data/device_run.json";
+  const std::string cmd = std::string(MPSFB_BINARY_DIR) + "/mpsfb_report --compare " + run_json + " " + run_json +
+                          " 2>&1 >/dev/full";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string output;
+  char buf[4096];
+  while (p && fgets(buf, sizeof buf, p)) output += buf;
+  const int status = p ? pclose(p) : -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << output;
+  EXPECT_NE(output.find("mpsfb_report: error: cannot write to standard output"), std::string::npos) << output;
+#endif
+}
+
+// mpsfb_report stopped by SIGINT while it writes (thousands of per-op CSVs): it finishes the
+// set it began, leaves no temporary, and then ends by the signal; before, it left hidden .tmp
+// files and new CSVs beside the old summary.
+TEST(ReportEndToEnd, SigintWhileWritingLeavesNoTemporaryAndNoMix) {
+#ifndef MPSFB_HAVE_REPORT
+  GTEST_SKIP() << "mpsfb_report is not built";
+#endif
+  const auto dir = fs::temp_directory_path() / ("mpsfb_e2e_report_sigint_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "results");
+  constexpr int kOps = 3000;
+  {
+    std::ofstream json(dir / "run.json");
+    json << "{\"context\": {\"device\": \"cpu\"}, \"benchmarks\": [";
+    for (int i = 0; i < kOps; ++i)
+      json << (i ? "," : "") << "{\"name\": \"op:aten::op" << i << "/shape:4/dtype:f32/device:cpu/manual_time\", "
+           << "\"run_type\": \"iteration\", \"iterations\": 1, \"real_time\": 1, \"cpu_time\": 1, \"time_unit\": \"us\", "
+           << "\"cpu_us\": 1}";
+    json << "]}\n";
+  }
+  std::ofstream(dir / "summary.md") << "previous\n";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string report = std::string(MPSFB_BINARY_DIR) + "/mpsfb_report";
+    const std::string results = "--results-dir=" + (dir / "results").string();
+    const std::string summary = "--summary=" + (dir / "summary.md").string();
+    const std::string run_json = (dir / "run.json").string();
+    freopen("/dev/null", "w", stderr);
+    execl(report.c_str(), "mpsfb_report", results.c_str(), summary.c_str(), run_json.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The first file of the write phase, then the signal.
+  bool writing = false;
+  for (int i = 0; i < 200000 && !writing; ++i) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir / "results", ec))
+      if (e.path().filename().string()[0] == '.' || e.path().extension() == ".csv") writing = true;
+    if (!writing) usleep(200);
+  }
+  ASSERT_TRUE(writing) << "the report never started writing";
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  size_t csvs = 0;
+  for (const auto& e : fs::directory_iterator(dir / "results")) {
+    EXPECT_EQ(e.path().extension(), ".csv") << "left behind: " << e.path();
+    csvs += e.path().extension() == ".csv";
+  }
+  std::ifstream in(dir / "summary.md");
+  std::string first;
+  std::getline(in, first);
+  if (first == "previous")
+    EXPECT_EQ(csvs, 0u) << "new CSVs beside the old summary";
+  else
+    EXPECT_EQ(csvs, static_cast<size_t>(kOps)) << "a new summary beside part of the CSVs";
+  fs::remove_all(dir);
+}
+
 TEST(EndToEnd, AutoDeviceSaysWhichItPicked) {
   const auto r = run("--targets=" + data("e2e.yaml") + " --benchmark_filter=op:aten::roll/ --benchmark_min_time=0.001");
   ASSERT_EQ(r.rc, 0) << r.output;
@@ -220,23 +403,114 @@ TEST(EndToEnd, EveryCaseCarriesItsMpsVerdictAndItsSource) {
   const auto roll = label_of(j, "op:aten::roll/shape:8x16/dtype:f32/device:cpu/manual_time");
   EXPECT_NE(roll.find("mps_verdict=native"), std::string::npos) << roll;
   EXPECT_NE(roll.find("verdict_source=static: native_functions.yaml of torch "), std::string::npos) << roll;
+  const std::string torch = j.at("context").at("torch_version");
+  EXPECT_NE(roll.find("verdict_torch=" + torch + "; verdict_id=sha256:"), std::string::npos) << roll;
+  EXPECT_EQ(j.at("context").at("verdict_id").get<std::string>().size(), 7u + 64u);
+  EXPECT_EQ(j.at("context").at("verdict_source"), "static: native_functions.yaml of torch " + torch);
   // A case the op rejects still says its verdict.
   const auto bad = label_of(j, "op:aten::upsample_bicubic2d/shape:16/dtype:f32/device:cpu/manual_time");
   EXPECT_NE(bad.find("mps_verdict=native"), std::string::npos) << bad;
 }
 
-TEST(EndToEnd, WithoutNativeFunctionsTheRunGoesOnWithUnknownVerdicts) {
-  const auto out = temp_json("noyaml");
-  const auto r = run("--device=cpu --native-functions=/nonexistent/native_functions.yaml --targets=" + data("e2e.yaml") +
+// W6 of issue 20: a verdict source the user named that cannot be used is a flag error.
+TEST(EndToEnd, AnExplicitVerdictSourceThatCannotBeUsedIsAFlagError) {
+  const fs::path dir = mpsfb::testing::fresh_temp_path("mpsfb_e2e_bad_sources");
+  fs::create_directories(dir / "a_directory");
+  ASSERT_EQ(mkfifo((dir / "fifo").c_str(), 0600), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--native-functions=/nonexistent/native_functions.yaml", "/nonexistent/native_functions.yaml: no such file"},
+      {"--native-functions=" + (dir / "a_directory").string(), "not a regular file"},
+      {"--native-functions=" + (dir / "fifo").string(), "not a regular file"},
+      {"--native-functions=" + data("e2e.yaml"), "not a native_functions.yaml"},
+      {"--torch-source=/nonexistent", "--torch-source=/nonexistent: no such directory"},
+      {"--verdict-torch=../2.15", "expected a torch release such as 2.15.0, or latest"},
+      {"--verdict-torch=2.15.0 --torch-source=/x", "the verdicts come from one source"}};
+  for (const auto& [flag, why] : cases) {
+    const auto out = temp_json("bad_source");
+    const auto r = run("--device=cpu " + flag + " --targets=" + data("e2e.yaml") +
+                       " --benchmark_filter=op:aten::roll/ --benchmark_min_time=0.001 --benchmark_out=" + out.string());
+    EXPECT_EQ(r.rc, 2) << flag << "\n" << r.output;
+    EXPECT_NE(r.output.find(why), std::string::npos) << flag << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(out)) << flag;
+    EXPECT_EQ(run("--device=cpu --list-verdicts " + flag + " --targets=" + data("e2e.yaml")).rc, 2) << flag;
+  }
+  fs::remove_all(dir);
+}
+
+// --verdict-torch from the cache (an entry as tools/fetch_torch_files.py writes it): every case
+// and the context name that torch and its yaml; a release that cannot be fetched (pip finds
+// nothing on an empty local index) is judged by the linked torch, saying so, and the run goes on.
+TEST(EndToEnd, VerdictTorchJudgesEveryCaseAndFallsBackToTheLinkedTorch) {
+  const fs::path cache = mpsfb::testing::fresh_temp_path("mpsfb_e2e_cache");
+  fs::remove_all(cache);
+  const fs::path entry = cache / "torch" / "2.99.0";
+  fs::create_directories(entry);
+  const std::string yaml = "- func: roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor\n"
+                           "  dispatch:\n    CPU, CUDA: roll\n";
+  std::ofstream(entry / "native_functions.yaml") << yaml;
+  setenv("MPSFB_CACHE_DIR", cache.c_str(), 1);
+  setenv("PIP_CONFIG_FILE", "/dev/null", 1);  // pip sees an empty local index: no network
+  setenv("PIP_NO_INDEX", "1", 1);
+  setenv("PIP_FIND_LINKS", cache.c_str(), 1);
+  auto wheel_json = [&](const std::string& hex) {
+    std::ofstream(entry / "wheel.json") << "{\"version\": \"2.99.0\", \"wheel\": \"torch-2.99.0-cp312-cp312-macosx_14_0_arm64.whl\", "
+                                           "\"sha256\": \"" << std::string(64, 'b') << "\", \"files\": "
+                                           "{\"native_functions.yaml\": \"" << hex << "\"}}\n";
+  };
+  // The entry's sha256 from the binary itself: list once with a wrong one (corrupt, refetch fails,
+  // linked torch), then read the digest the --native-functions source reports for the same file.
+  const auto nf = run("--device=cpu --list-verdicts --native-functions=" + (entry / "native_functions.yaml").string() +
+                      " --targets=" + data("e2e.yaml"));
+  ASSERT_EQ(nf.rc, 0) << nf.output;
+  const auto nj = nlohmann::json::parse(nf.output.substr(nf.output.find('{')));
+  const std::string id = nj.at("verdict_id");
+  ASSERT_EQ(id.rfind("sha256:", 0), 0u) << id;
+  wheel_json(id.substr(7));
+
+  const auto out = temp_json("verdict_torch");
+  const auto r = run("--device=cpu --verdict-torch=2.99.0 --targets=" + data("e2e.yaml") +
                      " --benchmark_filter=op:aten::roll/ --benchmark_min_time=0.001 --benchmark_out_format=json "
                      "--benchmark_out=" + out.string());
   ASSERT_EQ(r.rc, 0) << r.output;
-  EXPECT_NE(r.output.find("no MPS verdicts: /nonexistent/native_functions.yaml: no such file"), std::string::npos)
-      << r.output;
   const auto j = read_json(out);
-  EXPECT_EQ(j.at("context").at("native_functions").get<std::string>().rfind("not found: ", 0), 0u);
+  EXPECT_EQ(j.at("context").at("verdict_torch"), "2.99.0");
+  EXPECT_EQ(j.at("context").at("verdict_id"), id);
+  EXPECT_EQ(j.at("context").at("native_functions"), (entry / "native_functions.yaml").string());
+  const std::string source = "static: native_functions.yaml of torch 2.99.0 (wheel "
+                             "torch-2.99.0-cp312-cp312-macosx_14_0_arm64.whl sha256 bbbbbbbbbbbb)";
+  EXPECT_EQ(j.at("context").at("verdict_source"), source);
   const auto roll = label_of(j, "op:aten::roll/shape:8x16/dtype:f32/device:cpu/manual_time");
-  EXPECT_NE(roll.find("mps_verdict=unknown"), std::string::npos) << roll;
+  EXPECT_NE(roll.find("mps_verdict=falls back; mps_via=aten::roll; verdict_source=" + source +
+                      "; verdict_torch=2.99.0; verdict_id=" + id),
+            std::string::npos)
+      << roll;
+
+  // Emulation follows the chosen verdict: roll, native in the linked torch, falls back in 2.99.0.
+  if (torch::cuda::is_available()) {
+    const auto cuda_out = temp_json("verdict_torch_cuda");
+    const auto c = run("--device=cuda --fallback=emulate --verdict-torch=2.99.0 --targets=" + data("e2e.yaml") +
+                       " --benchmark_filter=op:aten::roll/ --benchmark_min_time=0.001 --benchmark_out_format=json "
+                       "--benchmark_out=" + cuda_out.string());
+    ASSERT_EQ(c.rc, 0) << c.output;
+    const auto* row = find(read_json(cuda_out).at("benchmarks"), "op:aten::roll/shape:8x16/dtype:f32/device:cuda/manual_time");
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->at("fallback").get<double>(), 1);
+    EXPECT_NE(row->at("label").get<std::string>().find("emulated_ops=aten::roll"), std::string::npos) << row->dump(1);
+  }
+
+  wheel_json(std::string(64, '0'));  // corrupt: the fetcher runs pip, which finds nothing
+  const auto fb = run("--device=cpu --list-verdicts --verdict-torch=2.99.0 --targets=" + data("e2e.yaml"));
+  EXPECT_EQ(fb.rc, 0) << fb.output;
+  EXPECT_NE(fb.output.find("corrupt cache entry"), std::string::npos) << fb.output;
+  EXPECT_NE(fb.output.find("mps_benchmarks: --verdict-torch=2.99.0: pip download torch==2.99.0 failed (exit 1): "),
+            std::string::npos)
+      << fb.output;
+  EXPECT_NE(fb.output.find("; judging with the linked torch "), std::string::npos) << fb.output;
+  const auto fj = nlohmann::json::parse(fb.output.substr(fb.output.find("\n{") + 1));
+  EXPECT_NE(fj.at("torch_version"), "2.99.0");
+  EXPECT_EQ(fj.at("ops").at(0).at("mps_verdict"), "native");  // roll in the linked torch
+  for (const char* v : {"MPSFB_CACHE_DIR", "PIP_CONFIG_FILE", "PIP_NO_INDEX", "PIP_FIND_LINKS"}) unsetenv(v);
+  fs::remove_all(cache);
 }
 
 TEST(EndToEnd, ListVerdictsJudgesCompositesByTheirLeaves) {

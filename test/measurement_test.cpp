@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -243,6 +246,35 @@ TEST(CopyModelFile, BadInputSaysWhereAndWhat) {
     }
   }
   EXPECT_THROW(load_copy_model("/no/such/copy_model.yaml"), std::runtime_error);
+}
+
+// Files that are not a copy model's text: each named with its reason, never a hang (a FIFO
+// blocked for ever) nor yaml-cpp's or libstdc++'s words.
+TEST(CopyModelFile, WhatIsNotAFileOfTextSaysWhy) {
+  const auto dir = std::filesystem::temp_directory_path() / ("mpsfb_copy_odd_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto fifo = (dir / "fifo.yaml").string(), loop = (dir / "loop.yaml").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ASSERT_EQ(::symlink(loop.c_str(), loop.c_str()), 0);
+  const std::pair<std::string, std::string> cases[] = {
+      {fifo, ": the copy model (--copy-model=FILE) is not a regular file (a FIFO"},
+      {dir.string(), ": the copy model (--copy-model=FILE) is a directory"},
+      {loop, ": cannot open the copy model (--copy-model=FILE): Too many levels of symbolic links"},
+      {write_temp("mpsfb_copy_empty.yaml", ""), ":1:1: the copy model is empty (expected: a mapping"},
+      {write_temp("mpsfb_copy_mapkey.yaml", "{a: 1}: 2\nh2d_GBps: 1\n"), ":1:1: a key that is not a string"},
+      {write_temp("mpsfb_copy_twice.yaml", std::string(kGoodModel) + "sync_us: 2\n"), ":8:1: key 'sync_us' given twice"},
+  };
+  for (const auto& [path, message] : cases) {
+    try {
+      load_copy_model(path);
+      ADD_FAILURE() << path << " loaded";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(path + message), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(::unlink(fifo.c_str()), 0);  // not by remove_all: see TargetsFile.FifoIsRefusedWithoutBlocking
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CopyModelFile, TheBinaryStopsWithExitCode2AndTheMessage) {

@@ -362,6 +362,65 @@ TEST(TargetsHostile, DeepNestingIsRefusedWithItsPosition) {
                   .empty());
 }
 
+TEST(TargetsHostile, AliasExpansionIsCountedAndRefusedWithItsPosition) {
+  // 1,500 entries, each an alias of one whose shapes are 1,000 aliases: 1.5 million nodes to
+  // decode from 10 KB (the 0.5 MB version reached std::bad_alloc at 4 GB).
+  std::string text = "version: 1\nshape: &s [4]\nshapes: &ss [" + repeat("*s, ", 999) + "*s]\n" +
+                     "entry: &e {op: aten::roll, dtypes: [f32], shapes: *ss}\nops: [" + repeat("*e, ", 999) + "*e]\n";
+  auto p = problems_of(text);
+  ASSERT_EQ(p.size(), 1u) << p.front();
+  EXPECT_TRUE(has_problem(p, "t.yaml:5:", "more than 1000000 YAML nodes, counting those reached through aliases"));
+  // A few aliases of a small list are fine, and decode as written.
+  const auto t = parse_targets("version: 1\nops:\n  - op: aten::roll\n    shapes: &s [[4], [8]]\n    dtypes: [f32]\n"
+                               "  - op: aten::cumsum\n    shapes: *s\n    dtypes: [f32]\n",
+                               "t.yaml");
+  EXPECT_EQ(t.ops[1].shapes, (std::vector<std::vector<int64_t>>{{4}, {8}}));
+}
+
+TEST(TargetsHostile, NodeCountIsBoundedWhateverTheSize) {
+  // A flow list under generated: (not decoded): yaml-cpp's tree took ~150 bytes per input byte.
+  const auto p = problems_of("version: 1\ngenerated: [" + repeat("1,", 1000001) + "1]\nops:\n  - op: aten::roll\n"
+                             "    shapes: [[4]]\n    dtypes: [f32]\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_TRUE(has_problem(p, "t.yaml:2:", "more than 1000000 YAML nodes, counting those reached directly"));
+}
+
+TEST(TargetsHostile, KeyGivenTwiceIsAProblem) {
+  // yaml-cpp kept the first and dropped the second without a word.
+  auto p = problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[4]]\n    dtypes: [f32]\n"
+                       "ops:\n  - op: aten::cumsum\n    shapes: [[4]]\n    dtypes: [f32]\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:6:1", "key 'ops' given twice in one map (first on line 2"));
+  p = problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[4]]\n    shapes: [[8]]\n    dtypes: [f32]\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:5:5", "key 'shapes' given twice"));
+  // The same key in two maps is not twice.
+  EXPECT_TRUE(problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[4]]\n    dtypes: [f32]\n"
+                          "  - op: aten::cumsum\n    shapes: [[4]]\n    dtypes: [f32]\n")
+                  .empty());
+}
+
+TEST(TargetsHostile, IntegersAreDecimalOnly) {
+  // yaml-cpp read 010 as octal 8 and 064 as 52, while the string '010x064' is 10x64.
+  const auto t = parse_targets("version: 1\nops:\n  - op: aten::roll\n    shapes: [[010, 064], '010x064']\n"
+                               "    dtypes: [f32]\n    demand: {votes: 010}\n",
+                               "t.yaml");
+  EXPECT_EQ(t.ops[0].shapes[0], (std::vector<int64_t>{10, 64}));
+  EXPECT_EQ(t.ops[0].shapes[1], (std::vector<int64_t>{10, 64}));
+  EXPECT_EQ(t.ops[0].demand->votes, 10);
+  const auto p = problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[0x10]]\n    dtypes: [f32]\n"
+                             "    demand: {votes: 0x11}\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:4:15", "shape item '0x10' is not a decimal integer"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:6:21", "demand.votes '0x11' is not a decimal integer"));
+}
+
+TEST(TargetsHostile, NumbersMustBeFinite) {
+  // tol_scale: .inf made every closeness check pass; 1e400 is a number, out of range.
+  const auto p = problems_of("version: 1\nops:\n  - op: aten::roll\n    shapes: [[4]]\n    dtypes: [f32]\n"
+                             "    tol_scale: .inf\n  - op: aten::isin.Tensor_Tensor\n    shapes: [[4]]\n"
+                             "    dtypes: [i64]\n    args: [self, {float: 1e400}]\n");
+  EXPECT_TRUE(has_problem(p, "t.yaml:6:16", "tol_scale '.inf' is not finite"));
+  EXPECT_TRUE(has_problem(p, "t.yaml:10:26", "float argument '1e400' does not fit a double"));
+}
+
 // A path that is not a regular file: a clear message, never a hang (a FIFO blocked for ever).
 class TargetsFile : public ::testing::Test {
  protected:

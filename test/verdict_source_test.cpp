@@ -210,19 +210,19 @@ TEST(VerdictSource, SourceTreeReadsItsYamlFallbackListAndRegistrations) {
   EXPECT_EQ(book.torch_version(), "2.16.0a0");
   EXPECT_EQ(context, (src / "aten/src/ATen/native/native_functions.yaml").string());
   EXPECT_EQ(book.origin().id, "commit:0123456789abcdef0123456789abcdef01234567");
-  EXPECT_EQ(book.yaml_source(), "static: pytorch source tree " + src.string() + " at commit 0123456789ab (torch 2.16.0a0)");
+  EXPECT_EQ(book.yaml_source(), "static: pytorch source tree " + src.string() + " (torch 2.16.0a0, commit 0123456789ab)");
   std::string why;
   // take: in the yaml without MPS, but the tree's MPSFallback.mm registers it: always falls back.
   EXPECT_EQ(book.classify("aten::take", &why), Static::kFallsBack);
   EXPECT_EQ(why, "static: always falls back, registered in aten/src/ATen/mps/MPSFallback.mm of " + src.string() +
-                     " at commit 0123456789ab");
+                     " (commit 0123456789ab)");
   // col2im: commented out in the tree's MPSFallback.mm: the yaml's rule decides, not a registration.
   EXPECT_EQ(book.classify("aten::col2im", &why), Static::kFallsBack);
   EXPECT_EQ(why, book.yaml_source());
   // linalg_eig: CPU, CUDA in the yaml, registered for MPS in the MPS sources: native.
   EXPECT_EQ(book.classify("aten::linalg_eig", &why), Static::kNative);
-  EXPECT_EQ(why, "static: MPS kernel registered in aten/src/ATen/native/mps/operations/Linalg.mm:4 (" +
-                     book.yaml_source() + ")");
+  EXPECT_EQ(why, "static: MPS kernel registered in aten/src/ATen/native/mps/operations/Linalg.mm:4 (pytorch source tree " +
+                     src.string() + " (torch 2.16.0a0, commit 0123456789ab))");
   EXPECT_EQ(book.classify("aten::pool3d"), Static::kNative);
   // A composite's leaves come from the linked torch: the source says so.
   const verdicts::CallGraph calls = {{"aten::comp", {"aten::roll"}}};
@@ -288,8 +288,8 @@ TEST(VerdictSource, NativeFunctionsFileNamesItsSha) {
   const Book book = verdicts::load_book(f, linked_213(t.path), {}, "test", nullptr);
   EXPECT_EQ(book.torch_version(), "2.13.0");
   EXPECT_EQ(book.origin().id, "sha256:" + verdicts::sha256_hex(kYaml));
-  EXPECT_EQ(book.yaml_source(), "static: " + f.native_functions + " (sha256 " + verdicts::sha256_hex(kYaml).substr(0, 12) +
-                                    ", as torch 2.13.0)");
+  EXPECT_EQ(book.yaml_source(), "static: native_functions.yaml of torch 2.13.0 (" + f.native_functions + " sha256 " +
+                                    verdicts::sha256_hex(kYaml).substr(0, 12) + ")");
 }
 
 TEST(VerdictSource, ReleaseFromTheCacheRunsNoFetcher) {

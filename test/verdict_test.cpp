@@ -151,7 +151,7 @@ TEST(VerdictRule, BadYamlNamesTheFileAndLine) {
 class LinkedTorch : public ::testing::Test {
  protected:
   void SetUp() override {
-    book_ = std::make_unique<Book>(load_verdicts("", &yaml_));
+    book_ = std::make_unique<Book>(load_verdicts({}, &yaml_));
     ASSERT_TRUE(book_->has_yaml()) << "native_functions.yaml beside the linked torch: " << yaml_;
   }
   bool is_2_13() const { return torch_version().rfind("2.13.", 0) == 0; }

@@ -26,7 +26,9 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <thread>
 
 namespace mpsfb {
@@ -433,6 +435,27 @@ TEST(WorkloadEndToEnd, BadWorkloadArgumentsFailCleanly) {
   expect_clean_failure("--workload=" + data("tiny_model.pt") + " --input=1x3x16x16:f99", "unknown dtype 'f99'");
   expect_clean_failure("--workload=" + data("tiny_model.pt"), "a TorchScript workload needs its inputs: --input=");
   expect_clean_failure("--workload=tiny --input=1x3:f32", "--workload=tiny makes its own inputs");
+}
+
+// A FIFO as the model blocked torch::jit::load for ever; read as every input file is now.
+TEST(WorkloadEndToEnd, AFifoAsTheModelIsRefusedWithoutBlocking) {
+  const auto fifo = fs::temp_directory_path() / ("mpsfb_workload_fifo_" + std::to_string(::getpid()) + ".pt");
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_clean_failure("--workload=" + fifo.string() + " --input=1x3:f32",
+                       "--workload=" + fifo.string() + ": the TorchScript workload is not a regular file (a FIFO");
+  EXPECT_EQ(::unlink(fifo.c_str()), 0);
+}
+
+// The model's own text in its error: a 64K-character line overflowed std::regex (SIGSEGV).
+TEST(WorkloadErrors, TheErrorLineIsFoundInAMessageWithLongLines) {
+  const std::string line(65536, 'x');
+  // A line of 64K name characters at a line start: what std::regex recursed through.
+  EXPECT_EQ(script_error("Traceback of TorchScript:\n" + line + "\nbuiltins.ValueError: " + line + "\n"),
+            "builtins.ValueError: " + line + "\n");
+  EXPECT_EQ(script_error("RuntimeError: a\nsome.pkg.CustomException: b"), "some.pkg.CustomException: b");
+  EXPECT_EQ(script_error(line), line);  // no error line: the whole message
+  EXPECT_EQ(script_error("  RuntimeError: indented is not a line start"), "  RuntimeError: indented is not a line start");
 }
 
 // ---- CUDA: emulation (the GPU machine) -------------------------------------------------

@@ -13,13 +13,14 @@
 # Environment: MPSFB_REPORT (the mpsfb_report binary; default the one in build/dev, build/ci or
 # build of this repository, else on PATH), MPSFB_TARGETS (demand; default ops/targets.yaml, else the seed),
 # MPSFB_PYTHON (the interpreter whose torch the static verdicts come from; default the command
-# itself when it is a Python, else python3). Exit status: the command's; 2 for a usage error.
+# itself when it is a Python, else python3). Exit status: the command's (130 when interrupted: the
+# report of what it logged is still written); 2 for a usage error or a report that failed.
 # Written for the bash 3.2 that macOS ships.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf 'profile_run: %s\n' "$*" >&2; }
 usage() {
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -49,24 +50,47 @@ now() {
 
 # The profiler reads its variable once, when torch first uses MPS; the fallback variable is read
 # when torch loads. Both must be in the environment the program starts with.
+# A bitmask in decimal (up to 9 digits) or hex (0x and up to 8 digits), read as such: bash's own
+# arithmetic takes 08 for bad octal, ffff for a variable's name, and wraps at 2^63.
 user_bits=${PYTORCH_MPS_LOG_PROFILE_INFO:-0}
 case "$user_bits" in
-  ''|*[!0-9xXa-fA-F]*) say "PYTORCH_MPS_LOG_PROFILE_INFO=$user_bits is not a number (a bitmask such as 196)"; exit 2 ;;
+  0[xX]*) hex=${user_bits#0[xX]}
+    case "$hex" in
+      ''|*[!0-9a-fA-F]*|?????????*) bits_ok="" ;;
+      *) bits_ok=1; user_bits=$(( 16#$hex )) ;;
+    esac ;;
+  ''|*[!0-9]*|??????????*) bits_ok="" ;;
+  *) bits_ok=1; user_bits=$(( 10#$user_bits )) ;;
 esac
+if [ -z "$bits_ok" ]; then
+  say "PYTORCH_MPS_LOG_PROFILE_INFO=${PYTORCH_MPS_LOG_PROFILE_INFO} is not a number (a bitmask such as 196 or 0xc4)"
+  exit 2
+fi
 bits=$(( user_bits | 4 | 64 | 128 ))
 if [ "${PYTORCH_ENABLE_MPS_FALLBACK:-}" = 0 ]; then
   say "PYTORCH_ENABLE_MPS_FALLBACK=0 in your environment: set to 1 for this run, so ops without an MPS kernel fall back (and are measured) instead of raising"
 fi
 say "running: $* (PYTORCH_ENABLE_MPS_FALLBACK=1 PYTORCH_MPS_LOG_PROFILE_INFO=$bits); stderr kept in $log"
 t0=$(now)
+# Ctrl-C (SIGINT, sent to the whole foreground group) stops the program, not the report: this
+# shell and tee ignore it while the program runs (tee inherits that from its start, so the log
+# keeps every line written), the program's side of the pipe takes it as usual, and what it
+# logged until then is reported. SIGTERM, sent to one process, keeps its usual meaning.
+trap '' INT
 # stderr through tee (still shown, and kept), stdout untouched.
 {
-  PYTORCH_ENABLE_MPS_FALLBACK=1 PYTORCH_MPS_LOG_PROFILE_INFO=$bits "$@" 2>&1 1>&3 3>&- | tee "$log" 1>&2 3>&-
+  (trap - INT; exec env PYTORCH_ENABLE_MPS_FALLBACK=1 PYTORCH_MPS_LOG_PROFILE_INFO="$bits" "$@") 2>&1 1>&3 3>&- |
+    tee "$log" 1>&2 3>&-
   status=${PIPESTATUS[0]}
 } 3>&1
+trap - INT
 t1=$(now)
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { w = b - a; if (w <= 0) w = 0.001; printf "%.3f", w }')
-[ "$status" = 0 ] || say "the command exited with status $status; reporting what it logged"
+if [ "$status" = 130 ]; then
+  say "interrupted (status $status): reporting what the command logged until then"
+elif [ "$status" != 0 ]; then
+  say "the command exited with status $status; reporting what it logged"
+fi
 say "wall time ${wall} s"
 
 # The static verdicts of the torch the program ran: its version and its native_functions.yaml.
@@ -98,7 +122,11 @@ if [ -z "$targets" ]; then
 fi
 [ -f "$targets" ] && args+=(--targets="$targets")
 
-"$report" "${args[@]}" || { say "the report failed (above); the log is in $log"; exit 2; }
+if ! "$report" "${args[@]}"; then
+  say "the report failed (above); the log is kept in $log: once fixed, report it with"
+  say "  $report --mps-log=$log --wall-s=$wall --results-dir=$out/results --summary=$out/report/summary.md"
+  exit 2
+fi
 
 if grep -q 'CPU Fallback::\|CPU Fallback Profiling: Total' "$log"; then
   say "CPU fallbacks found: the Top fallback table of $out/report/summary.md ranks them"

@@ -59,3 +59,32 @@ mpsfb_pick_python() {
   echo "no Python >= $MPSFB_MIN_PYTHON found (${seen:+found:$seen; }tried: $*); torch ${MPSFB_TORCH_VERSION:-2.13} needs it"
   return 1
 }
+
+# mpsfb_torch_requirement OS: what pip installs into .venv. MPSFB_TORCH when set; on macOS the
+# newest torch release (the verdicts a Mac user gets today); elsewhere torch==2.13.0 (CI, the
+# CPU and CUDA wheels the tests are written against).
+mpsfb_torch_requirement() {
+  if [ -n "${MPSFB_TORCH:-}" ]; then
+    echo "$MPSFB_TORCH"
+  elif [ "$1" = Darwin ]; then
+    echo torch
+  else
+    echo torch==2.13.0
+  fi
+}
+
+# mpsfb_build_python_check PYTHON: MPSFB_PYTHON, an interpreter with its own torch (a nightly or
+# a source build) that the build links instead of a .venv torch. Prints its torch version, or
+# why it cannot be used.
+mpsfb_build_python_check() {
+  local py=$1 v
+  if ! command -v "$py" >/dev/null 2>&1; then
+    echo "MPSFB_PYTHON=$py: no such interpreter"
+    return 1
+  fi
+  if ! v=$("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null) || [ -z "$v" ]; then
+    echo "MPSFB_PYTHON=$py: it cannot import torch (install a nightly or build PyTorch into it, or unset MPSFB_PYTHON for a .venv torch)"
+    return 1
+  fi
+  echo "$v"
+}

@@ -1,5 +1,8 @@
 #include "contract/copy_model.h"
 
+#include "regular_file.h"
+#include "yaml_guard.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -24,11 +27,15 @@ Figures load(const std::string& path) {
   constexpr const char* kForm =
       "a mapping with h2d_GBps, d2h_GBps (> 0), h2d_latency_us, d2h_latency_us, sync_us (>= 0), and optionally "
       "name and sources (a list of strings)";
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open the copy model (--copy-model=FILE)");
+  // Only a regular file, never a FIFO (which would block for ever), a directory or a loop of
+  // links: the reader every input file goes through (regular_file.h), which says why.
+  const std::string file = read_regular_file(path, "the copy model (--copy-model=FILE)");
+  if (file.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw std::runtime_error(path + ":1:1: the copy model is empty (expected: " + kForm + ")");
+  if (auto hazard = yaml_hazard(file, path)) throw std::runtime_error(*hazard);
   YAML::Node doc;
   try {
-    doc = YAML::Load(in);
+    doc = YAML::Load(file);
   } catch (const YAML::Exception& e) {
     throw std::runtime_error(where(path, e.mark) + "malformed YAML: " + e.msg);
   }
@@ -38,7 +45,9 @@ Figures load(const std::string& path) {
       {"h2d_GBps", &m.h2d_bytes_per_us},     {"d2h_GBps", &m.d2h_bytes_per_us}, {"h2d_latency_us", &m.h2d_latency_us},
       {"d2h_latency_us", &m.d2h_latency_us}, {"sync_us", &m.sync_us}};
   for (const auto& kv : doc) {
-    const auto key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar())
+      throw std::runtime_error(where(path, kv.first.Mark()) + "a key that is not a string (expected: " + kForm + ")");
+    const auto key = kv.first.Scalar();
     const bool known = key == "name" || key == "sources" || key == "version" ||
                        std::any_of(numbers.begin(), numbers.end(), [&](const auto& n) { return key == n.first; });
     if (!known) throw std::runtime_error(where(path, kv.first.Mark()) + "unknown key '" + key + "' (expected: " + kForm + ")");

@@ -1,5 +1,6 @@
 // A copy model file (--copy-model=FILE, e.g. ops/copy_model.apple-m-series.yaml): per copy a
-// fixed latency and a bandwidth, each way, and one empty synchronize. LibTorch-free, so the
+// fixed latency and a bandwidth, each way, and one empty synchronize. LibTorch-free (in mpsfb_files,
+// beside the reader every input file goes through), so the
 // harness (its floor_us) and mpsfb_report --torch-trace (the Mac cost of a fallback) read the
 // file with one loader. Format: docs/measurement-model.md ("The copy model").
 #pragma once

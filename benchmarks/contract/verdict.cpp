@@ -186,7 +186,8 @@ Static Book::classify(const std::string& op, std::string* why) const {
     return say(Static::kFallsBack, "static: always falls back, registered in " + always_source_);
   if (const auto src = native_outside_yaml(op)) return say(Static::kNative, "static: MPS kernel in " + *src);
   if (const auto it = registered_.find(strip_namespace(op)); it != registered_.end())
-    return say(Static::kNative, "static: MPS kernel registered in " + it->second + " (" + yaml_source() + ")");
+    return say(Static::kNative, "static: MPS kernel registered in " + it->second + " (" +
+                                    yaml_source().substr(yaml_source().rfind("static: ", 0) == 0 ? 8 : 0) + ")");
   // MPSFallback.mm gives it an MPS kernel that only raises: a direct call errors, it never falls back
   // (MPS convolutions run _mps_convolution). Reference: mps-fallback-facts.md §3.
   if (strip_namespace(op) == "_slow_conv2d_forward")
@@ -230,21 +231,31 @@ void Book::leaves(const std::string& op, const CallGraph& calls, int depth, std:
   }
 }
 
+Verdict Book::made(const char* token, std::vector<std::string> via, std::string source) const {
+  Verdict v;
+  v.verdict = token;
+  v.via = std::move(via);
+  v.source = std::move(source);
+  v.torch = torch_;
+  v.id = origin_.id;
+  return v;
+}
+
 Verdict Book::judge(const std::string& op, const std::string& dtype, const CallGraph* calls) const {
   if (const auto reason = mps_unsupported_dtype_reason(dtype); !reason.empty())
-    return {verdict::kUnsupportedDtype, {}, "static: dtype " + dtype + " (" + reason + ")"};
+    return made(verdict::kUnsupportedDtype, {}, "static: dtype " + dtype + " (" + reason + ")");
   std::string why;
   switch (classify(op, &why)) {
     case Static::kNative:
-      return {verdict::kNative, {}, why};
+      return made(verdict::kNative, {}, why);
     case Static::kFallsBack:
-      return {verdict::kFallsBack, {op}, why};
+      return made(verdict::kFallsBack, {op}, why);
     case Static::kUnknown:
-      return {verdict::kUnknown, {}, why};
+      return made(verdict::kUnknown, {}, why);
     case Static::kComposite:
       break;
   }
-  if (!calls) return {verdict::kUnknown, {}, why + "; its leaves were not observed"};
+  if (!calls) return made(verdict::kUnknown, {}, why + "; its leaves were not observed");
   std::set<std::string> falling, native;
   leaves(op, *calls, 0, falling, native);
   // The leaves come from the linked torch's CPU call: for another torch's verdict, say so.
@@ -252,8 +263,8 @@ Verdict Book::judge(const std::string& op, const std::string& dtype, const CallG
       yaml_source() + (origin_.linked_torch.empty() || origin_.kind == "linked"
                            ? " (composite, judged leaf by leaf as observed in a CPU call)"
                            : " (composite judged by the leaves torch " + origin_.linked_torch + " (linked) runs)");
-  if (!falling.empty()) return {verdict::kFallsBack, {falling.begin(), falling.end()}, judged};
-  return {verdict::kNative, {native.begin(), native.end()}, judged};
+  if (!falling.empty()) return made(verdict::kFallsBack, {falling.begin(), falling.end()}, judged);
+  return made(verdict::kNative, {native.begin(), native.end()}, judged);
 }
 
 std::string find_native_functions(const std::string& torch_lib_dir) {

@@ -61,6 +61,8 @@ struct Verdict {
   std::string verdict;           // a contract token: verdict::kNative, kFallsBack, kUnsupportedDtype, kUnknown
   std::vector<std::string> via;  // falls back: the leaves without an MPS kernel; native composite: its leaves
   std::string source;            // "static: native_functions.yaml of torch 2.13.0", ...
+  std::string torch = {};        // the torch judged (a static verdict; label verdict_torch)
+  std::string id = {};           // "sha256:<hex>" of its yaml or "commit:<hex>" (label verdict_id)
   std::string text(const std::string& op) const { return verdict::text(verdict, op, via); }
 };
 
@@ -90,6 +92,7 @@ class Book {
   Book(std::optional<NativeFunctions> nf, std::string torch_version, std::string why_none = {});
 
   bool has_yaml() const { return nf_.has_value(); }
+  const std::optional<NativeFunctions>& yaml() const { return nf_; }
   const std::string& torch_version() const { return torch_; }
   std::string yaml_source() const;  // "static: native_functions.yaml of torch 2.13.0", or origin().described
   const Origin& origin() const { return origin_; }
@@ -104,6 +107,7 @@ class Book {
   Verdict judge(const std::string& op, const std::string& dtype, const CallGraph* calls) const;
 
  private:
+  Verdict made(const char* token, std::vector<std::string> via, std::string source) const;
   const Entry* find(const std::string& op) const;
   bool has_mps(const std::string& op, int depth = 0) const;
   void leaves(const std::string& op, const CallGraph& calls, int depth, std::set<std::string>& falling,

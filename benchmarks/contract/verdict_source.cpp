@@ -463,18 +463,18 @@ std::string run_fetcher(const Fetcher& f, const std::string& version) {
         line += buf[i];
         const bool ours = line.size() >= prefix.size() ? line.compare(0, prefix.size(), prefix) == 0
                                                         : prefix.compare(0, line.size(), line) == 0;
+        if (!ours || buf[i] == '\n') {  // a line before this one was not the last: show it
+          std::cerr << held;
+          held.clear();
+        }
         if (buf[i] == '\n') {
-          if (ours) {
-            if (!held.empty()) std::cerr << held;
+          if (ours)
             held = line;
-          } else if (!line_shown) {
-            std::cerr << line;
-          } else {
-            std::cerr << '\n';
-          }
+          else
+            std::cerr << (line_shown ? std::string(1, '\n') : line);
           line.clear();
           line_shown = false;
-        } else if (!ours) {  // someone else's text: show it as it comes
+        } else if (!ours) {  // someone else's text: show it as it comes (progress bars)
           std::cerr << (line_shown ? std::string(1, buf[i]) : line);
           line_shown = true;
         }
@@ -544,7 +544,7 @@ Book file_book(const std::string& path, const Linked& linked, std::string* conte
   o.kind = "file";
   o.file = path;
   o.id = "sha256:" + sha256_hex(bytes);
-  o.described = "static: " + path + " (sha256 " + short_hex(o.id.substr(7)) + ", as torch " + version + ")";
+  o.described = "static: native_functions.yaml of torch " + version + " (" + path + " sha256 " + short_hex(o.id.substr(7)) + ")";
   o.linked_torch = linked.torch_version;
   book.set_origin(std::move(o));
   return book;
@@ -566,7 +566,7 @@ Book tree_book(const std::string& dir, const Linked& linked, std::string* contex
   std::string version = "source";
   if (fs::is_regular_file(root / "version.txt", ec)) version = trim(read_file(root / "version.txt"));
   const std::string commit = git_commit(dir);
-  const std::string at = commit.empty() ? " (no .git: commit unknown)" : " at commit " + short_hex(commit);
+  const std::string at = commit.empty() ? "commit unknown: no .git" : "commit " + short_hex(commit);
 
   TreeFacts facts;
   try {
@@ -583,7 +583,7 @@ Book tree_book(const std::string& dir, const Linked& linked, std::string* contex
   } catch (const std::exception& e) {
     throw SourceError(flag + ": " + e.what());
   }
-  facts.always_source = "aten/src/ATen/mps/MPSFallback.mm of " + dir + at;
+  facts.always_source = "aten/src/ATen/mps/MPSFallback.mm of " + dir + " (" + at + ")";
   if (context_value) *context_value = yaml.string();
   Book book(std::move(nf), version);
   book.set_tree(std::move(facts));
@@ -591,7 +591,7 @@ Book tree_book(const std::string& dir, const Linked& linked, std::string* contex
   o.kind = "source tree";
   o.file = yaml.string();
   o.id = commit.empty() ? "sha256:" + sha256_hex(bytes) : "commit:" + commit;
-  o.described = "static: pytorch source tree " + dir + at + " (torch " + version + ")";
+  o.described = "static: pytorch source tree " + dir + " (torch " + version + ", " + at + ")";
   o.linked_torch = linked.torch_version;
   book.set_origin(std::move(o));
   return book;
@@ -607,8 +607,13 @@ Book load_book(const SourceFlags& flags, const Linked& linked, const Fetcher& fe
     try {
       return release_book(flags.verdict_torch, fetcher, linked, context_value);
     } catch (const std::exception& e) {
+      if (linked.torch_version.empty() && linked.yaml.empty()) {  // mpsfb_report: no torch of its own
+        std::cerr << program << ": " << flags.given() << ": " << e.what() << "; no static verdicts\n";
+        if (context_value) *context_value = "not found: " + std::string(e.what());
+        return Book(std::nullopt, "", "unknown: " + std::string(e.what()));
+      }
       std::cerr << program << ": " << flags.given() << ": " << e.what() << "; judging with the linked torch "
-                << (linked.torch_version.empty() ? std::string("(none)") : linked.torch_version) << " instead\n";
+                << linked.torch_version << " instead\n";
     }
   }
   return linked_book(linked, program, context_value);

@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<const Case*> all;
   for (const auto& c : m.cases) all.push_back(&c);
   (void)to_csv(case_table(all, true));
-  (void)summary_markdown(m, SummaryOptions{});
+  (void)to_markdown(summary_report(m, SummaryOptions{}));
   (void)compare_markdown(m, m);
   return 0;
 }

@@ -64,5 +64,31 @@ rc=$?
 check "a bitmask that is not a number: exit 2 (got $rc)" [ "$rc" = 2 ]
 check "  and says so" has "$work/bits.err" "PYTORCH_MPS_LOG_PROFILE_INFO=lots is not a number"
 
+# 5. Bitmasks read as numbers, never as bash arithmetic (08 was bad octal, ffff a variable).
+for bad in 08x ffff x 1e3 12345678901234567890 0x 0x123456789; do
+  PYTORCH_MPS_LOG_PROFILE_INFO=$bad "$run" --out="$work/bits" true >/dev/null 2>"$work/bits.err"
+  rc=$?
+  check "bitmask $bad: exit 2 (got $rc)" [ "$rc" = 2 ]
+  check "  and says so" has "$work/bits.err" "PYTORCH_MPS_LOG_PROFILE_INFO=$bad is not a number"
+done
+for good in 08:204 0xff:255 196:196; do  # value:bits, the fallback bits (4 | 64 | 128) or-ed in
+  PYTORCH_MPS_LOG_PROFILE_INFO=${good%:*} "$run" --out="$work/bits_${good%:*}" true >/dev/null 2>"$work/bits.err"
+  rc=$?
+  check "bitmask ${good%:*}: runs (got $rc)" [ "$rc" = 0 ]
+  check "  with bits ${good#*:}" has "$work/bits.err" "PYTORCH_MPS_LOG_PROFILE_INFO=${good#*:})"
+done
+
+# 6. Ctrl-C (SIGINT to the process group, in a group of its own here): the log so far is
+# reported, the hint says so, the exit status is 130.
+if command -v setsid >/dev/null; then
+  # shellcheck disable=SC2016  # $0 is the inner shell's
+  setsid "$run" --out="$work/int" -- bash -c 'cat "$0" >&2; kill -INT 0; sleep 5' \
+    "$src/test/report/data/mps_log/torch-2.13.log" >/dev/null 2>"$work/int.err"
+  rc=$?
+  check "interrupted: exit 130 (got $rc)" [ "$rc" = 130 ]
+  check "interrupted: says it reports what was logged" has "$work/int.err" "profile_run: interrupted"
+  check "interrupted: the report is written" has "$work/int/report/summary.md" '`aten::_ctc_loss_backward`'
+fi
+
 echo "$failures failure(s)"
 [ "$failures" = 0 ]

@@ -155,12 +155,14 @@ def closed_port_url():
     return f"http://127.0.0.1:{port}"
 
 
-def run_cli(workdir, *args, token=None, env=None, seed=DATA / "seed.yaml", out=None, cache=None):
+def run_cli(workdir, *args, token=None, env=None, seed=DATA / "seed.yaml", out=None, cache=None,
+            memory_mb=None, timeout=60):
     """Run the real CLI (`python tools/sync_requests.py ...`) in a subprocess.
 
     cwd is `workdir`; --out/--cache-dir default to targets.yaml and cache/ there.  GH_TOKEN
     is unset unless `token=` is given.  Retries back off 10 ms instead of 1 s.  New op names
     are not checked against torch unless env={"MPSFB_SYNC_CHECK_OPS": ...} says so.
+    `memory_mb` caps its address space (a test of a memory bomb must not take the machine's).
     """
     workdir = Path(workdir)
     full_env = {k: v for k, v in os.environ.items()
@@ -179,8 +181,13 @@ def run_cli(workdir, *args, token=None, env=None, seed=DATA / "seed.yaml", out=N
     if seed is not None:
         cmd += ["--seed", str(seed)]
     cmd += [str(a) for a in args]
+    def cap_memory():
+        import resource  # noqa: PLC0415 - POSIX only, and only for these tests
+        limit = memory_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
     return subprocess.run(cmd, cwd=workdir, env=full_env, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=timeout, preexec_fn=cap_memory if memory_mb else None)
 
 
 @pytest.fixture

@@ -115,3 +115,55 @@ def test_schema_is_the_cpp_decoders(tmp_path):
     assert found.get("dtype") == list(schema.DTYPES), found      # the same table, in order
     assert sorted(found.get("verdict", [])) == sorted(schema.VERDICTS), found
     assert set(schema.ENTRY_MAPS) == {"demand", "mps_verdict"}
+
+
+def _decoder_says(tmp_path, entry, *flags):
+    """The decoder's stderr for a targets file of one aten::roll entry with `entry`'s lines."""
+    probe = tmp_path / "limits.yaml"
+    probe.write_text("version: 1\nops:\n- op: aten::roll\n  shapes: [[4]]\n  dtypes: [f32]\n" + entry)
+    proc = mps_benchmarks("--benchmark_list_tests", f"--targets={probe}", *flags)
+    return proc.returncode, proc.stderr
+
+
+def _number(pattern, text):
+    m = re.search(pattern, text)
+    assert m, (pattern, text)
+    return int(m.group(1))
+
+
+def test_decoder_limits_are_the_syncs(tmp_path):
+    """schema.py's copy of the limits the sync applies to comments (issue 20, W1) is what the
+    decoder enforces: each limit read back from the decoder's message about the value past it."""
+    probe = tmp_path / "name.yaml"
+    probe.write_text(f"version: 1\nops:\n- op: aten::{'a' * schema.MAX_OP_NAME}\n  shapes: [[4]]\n  dtypes: [f32]\n")
+    stderr = mps_benchmarks("--benchmark_list_tests", f"--targets={probe}").stderr
+    assert _number(r"op name of \d+ characters, longer than (\d+)", stderr) == schema.MAX_OP_NAME
+    rc, stderr = _decoder_says(tmp_path, f"- op: aten::cumsum\n  shapes: [{[1] * (schema.MAX_SHAPE_DIMS + 1)}]\n"
+                               "  dtypes: [f32]\n")
+    assert _number(r"shape has \d+ dimensions, more than (\d+)", stderr) == schema.MAX_SHAPE_DIMS
+    rc, stderr = _decoder_says(tmp_path, f"- op: aten::cumsum\n  shapes: [[{1 << 20}, {schema.MEMORY_BUDGET_MB + 1}]]\n"
+                               "  dtypes: [f32]\n")
+    assert _number(r"over the memory budget of (\d+) MiB", stderr) == schema.MEMORY_BUDGET_MB
+    for dtype, size in schema.DTYPE_BYTES.items():   # 2 Mi elements against a 1 MiB budget
+        rc, stderr = _decoder_says(tmp_path, f"- op: aten::cumsum\n  shapes: [[{1 << 20}, 2]]\n"
+                                   f"  dtypes: [{dtype}]\n", "--memory_budget_mb=1")
+        assert _number(rf"of {dtype} needs (\d+) MiB", stderr) == 2 * size, (dtype, stderr)
+    rc, stderr = _decoder_says(tmp_path, f"  demand: {{votes: {schema.MAX_COUNT + 1}}}\n")
+    assert rc == 2 and "demand.votes does not fit int64" in stderr, stderr
+    for key in ("votes", "users", "thumbs_up"):
+        rc, stderr = _decoder_says(tmp_path, f"  demand: {{{key}: {schema.MAX_COUNT}}}\n")
+        assert rc == 0, stderr
+
+
+def test_the_output_of_comments_beyond_the_decoders_limits_loads(fake_github, run_sync, out):
+    """Issue 20, W1: one comment cannot make mps_benchmarks reject the whole file."""
+    from test_sync_hostile import GOOD, serve_comments  # noqa: PLC0415
+    serve_comments(
+        fake_github,
+        dict(GOOD, id=11, body="+1 for aten::" + "a" * 300),
+        dict(GOOD, id=12, body="need aten::roll torch.Size([100000, 100000])", reactions={"+1": 10**20}),
+        dict(GOOD, id=13, body="aten::cumsum torch.Size([" + ", ".join(["1"] * 65) + "])"))
+    proc = run_sync("--api-url", fake_github.base_url, "--mps-benchmarks", BINARY)
+    assert proc.returncode == 0, proc.stderr
+    assert_loads(out)
+    assert len(load(out)["generated"]["limits_applied"]) >= 3

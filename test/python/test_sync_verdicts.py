@@ -56,7 +56,9 @@ for e in doc["ops"]:
                  "text": v}})
 if mode == "short":
     rows = rows[:-1]
-print(json.dumps({{"torch_version": "2.13.0", "native_functions": nf, "ops": rows}}))
+vt = next((a.split("=", 1)[1] for a in args if a.startswith("--verdict-torch=")), None)
+print(json.dumps({{"torch_version": vt or "2.13.0", "native_functions": nf, "ops": rows,
+                  "verdict_source": "static: native_functions.yaml of torch " + (vt or "2.13.0")}}))
 '''
 
 VERDICTS = {"aten::linalg_eig": "falls back", "aten::binomial": "falls back",
@@ -157,6 +159,19 @@ def test_native_functions_is_passed_on(fake_github, run_sync, out, stub, tmp_pat
     assert f"--native-functions={yaml_path}" in first
 
 
+def test_verdict_torch_is_passed_on_and_recorded(fake_github, run_sync, out, stub, tmp_path):
+    log = tmp_path / "stub.log"
+    proc = run_sync("--api-url", fake_github.base_url, "--mps-benchmarks", stub,
+                    "--verdict-torch", "2.15.0", env=stub_env(STUB_LOG=str(log)))
+    assert proc.returncode == 0, proc.stderr
+    first = json.loads(log.read_text().splitlines()[0])
+    assert "--verdict-torch=2.15.0" in first and first[-1] == "--verdict-torch=2.15.0"
+    record = load(out)["generated"]["mps_verdicts"]
+    assert record["torch"] == "2.15.0" and record["verdict_torch"] == "2.15.0"
+    assert record["verdict_source"] == "static: native_functions.yaml of torch 2.15.0"
+    assert "MPS verdicts for torch 2.15.0:" in proc.stdout
+
+
 def test_seed_verdict_is_replaced_or_kept(fake_github, run_sync, out, stub, tmp_path):
     seed = tmp_path / "seed.yaml"
     stale = ("    mps_verdict: {torch: 2.6.0, verdict: falls back, via: [aten::roll], "
@@ -202,6 +217,9 @@ def test_binary_without_native_functions_yaml_records_nothing(fake_github, run_s
      r"--mps-benchmarks no/such/mps_benchmarks: not an executable file"),
     (["--mps-benchmarks", "STUB", "--native-functions", "nope.yaml"], {},
      r"--native-functions nope\.yaml: no such file"),
+    (["--verdict-torch", "2.15.0"], {}, r"--verdict-torch is passed on to mps_benchmarks: it needs"),
+    (["--mps-benchmarks", "STUB", "--verdict-torch", "2.15.0", "--native-functions", "x.yaml"], {},
+     r"--verdict-torch and --native-functions both name the verdicts' torch"),
 ])
 def test_bad_verdict_options_fail_before_any_request(fake_github, run_sync, out, stub, args, env,
                                                     what):

@@ -7,6 +7,11 @@
 #           no folder (a summary.md placed beforehand must be left as it was). MKDIR and MKFIFO
 #           name folders and FIFOs to make in the work directory first (they stay).
 #   plots   draw the PNGs from golden cases CSVs; check the PNG signature and size.
+#   ok      run, expect exit code 0, stderr matching EXPECT_ERROR (what it says it did), the
+#           files FILES under the work directory, each FILE=REGEX of MATCH, and no temporary left (inputs too odd or large
+#           for a golden file: generated ones, tens of thousands of characters).
+# bad also takes RC (the exit code expected, 1 unless given: 2 for a usage error) and
+# IMMUTABLE (a file made immutable with chattr +i after the set-up; skipped where it cannot be).
 # Arguments: lists joined with '|'; @WORK@ in ARGS stands for the work directory.
 cmake_minimum_required(VERSION 3.22)
 
@@ -81,6 +86,9 @@ if(MODE STREQUAL "plots")
   return()
 endif()
 
+if(NOT RC)
+  set(RC 1)
+endif()
 if(MODE STREQUAL "bad")
   file(WRITE ${WORK}/report/summary.md "previous\n")
   string(REPLACE "|" ";" mkdirs "${MKDIR}")
@@ -97,12 +105,52 @@ if(MODE STREQUAL "bad")
   endforeach()
 endif()
 
+if(IMMUTABLE)
+  execute_process(COMMAND chattr +i ${WORK}/${IMMUTABLE} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(NOT rc EQUAL 0)
+    message("SKIPPED: chattr +i failed (${rc}): not root, or a file system without the flag")
+    return()
+  endif()
+endif()
+
 execute_process(COMMAND ${REPORT} ${args} WORKING_DIRECTORY ${cwd}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(IMMUTABLE)
+  execute_process(COMMAND chattr -i ${WORK}/${IMMUTABLE})
+endif()
+
+if(MODE STREQUAL "ok")
+  if(NOT rc EQUAL 0 OR NOT err MATCHES "${EXPECT_ERROR}")
+    message(FATAL_ERROR "expected exit code 0 and stderr matching '${EXPECT_ERROR}', got ${rc}:\n${err}")
+  endif()
+  string(REPLACE "|" ";" files "${FILES}")
+  foreach(f IN LISTS files)
+    if(NOT EXISTS ${WORK}/${f})
+      files_under(${WORK} produced)
+      message(FATAL_ERROR "${f} not written; the work directory has: ${produced}")
+    endif()
+  endforeach()
+  string(REPLACE "|" ";" matches "${MATCH}")
+  foreach(m IN LISTS matches)  # FILE=REGEX: the file's text must match
+    string(FIND "${m}" "=" eq)
+    string(SUBSTRING "${m}" 0 ${eq} f)
+    math(EXPR eq "${eq} + 1")
+    string(SUBSTRING "${m}" ${eq} -1 re)
+    file(READ ${WORK}/${f} text)
+    if(NOT text MATCHES "${re}")
+      message(FATAL_ERROR "${f} does not match '${re}':\n${text}")
+    endif()
+  endforeach()
+  file(GLOB_RECURSE temps LIST_DIRECTORIES false ${WORK}/*.tmp ${WORK}/.*.tmp)
+  if(temps)
+    message(FATAL_ERROR "temporaries left: ${temps}")
+  endif()
+  return()
+endif()
 
 if(MODE STREQUAL "bad")
-  if(NOT rc EQUAL 1)
-    message(FATAL_ERROR "expected exit code 1, got ${rc}\nstderr:\n${err}")
+  if(NOT rc EQUAL RC)
+    message(FATAL_ERROR "expected exit code ${RC}, got ${rc}\nstderr:\n${err}")
   endif()
   if(NOT err MATCHES "${EXPECT_ERROR}")
     message(FATAL_ERROR "stderr does not match '${EXPECT_ERROR}':\n${err}")

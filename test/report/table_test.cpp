@@ -49,6 +49,26 @@ TEST(Cells, LinkTheFirstThreeAndMarkNone) {
   EXPECT_EQ(code("aten::roll"), "`aten::roll`");
 }
 
+TEST(Cells, TextFromTheDataStaysOnItsLineAndAddsNoMarkup) {
+  EXPECT_EQ(text("plain: a, b (c) 1.5×"), "plain: a, b (c) 1.5×");  // what the reports write today
+  EXPECT_EQ(text("a\n# b\r\nc"), "a # b  c");  // on one line, '#' is text
+  EXPECT_EQ(text(" # heading, PR #12"), " \\# heading, PR #12");  // first, it would be a heading
+  EXPECT_EQ(text("[x](javascript:y) <b> `c` \\"), "\\[x\\](javascript:y) \\<b\\> \\`c\\` \\\\");
+}
+
+TEST(Cells, CodeSpansHoldBackticksAndLineBreaks) {
+  EXPECT_EQ(code("a`b"), "`` a`b ``");
+  EXPECT_EQ(code("a``b`"), "``` a``b` ```");
+  EXPECT_EQ(code("x\n# y"), "`x # y`");
+}
+
+TEST(Cells, OnlyHttpsUrlsBecomeLinks) {
+  EXPECT_EQ(links_cell({"javascript:alert(1)", "http://example.com", "https://ok/x"}),
+            "`javascript:alert(1)` `http://example.com` [3](https://ok/x)");
+  // A parenthesis would close the link early, and what follows would be a link of its own.
+  EXPECT_EQ(links_cell({"https://a) [x](javascript:y"}), "`https://a) [x](javascript:y`");
+}
+
 TEST(Sections, RenderInOrderAndLeaveEmptyOnesOut) {
   Report r;
   r.title = "T";

@@ -49,6 +49,27 @@ msg=$(PATH="$work/bin:/usr/bin:/bin" mpsfb_pick_python python3 python3.99); rc=$
 check "only 3.9: refused" [ "$rc" = 1 ]
 check "  names what it found" contains "$msg" "no Python >= 3.10 found (found: python3 (3.9); tried: python3 python3.99)"
 
+# Which torch the .venv gets: the newest release on macOS, 2.13.0 elsewhere, MPSFB_TORCH first.
+check "macOS: the newest torch" [ "$(MPSFB_TORCH='' mpsfb_torch_requirement Darwin)" = torch ]
+check "Linux: torch==2.13.0 (CI)" [ "$(MPSFB_TORCH='' mpsfb_torch_requirement Linux)" = torch==2.13.0 ]
+check "MPSFB_TORCH wins on macOS" [ "$(MPSFB_TORCH=torch==2.14.0 mpsfb_torch_requirement Darwin)" = torch==2.14.0 ]
+
+# MPSFB_PYTHON: an interpreter with its own torch (a nightly), one without, one that is not there.
+printf '#!/bin/sh
+case "$2" in *torch*) echo 2.16.0.dev20261101 ;; *) echo 3.12 ;; esac
+' >"$work/bin/nightly-python"
+printf '#!/bin/sh
+case "$2" in *torch*) exit 1 ;; *) echo 3.12 ;; esac
+' >"$work/bin/bare-python"
+chmod +x "$work/bin/nightly-python" "$work/bin/bare-python"
+check "MPSFB_PYTHON with torch: its version" [ "$(mpsfb_build_python_check "$work/bin/nightly-python")" = 2.16.0.dev20261101 ]
+msg=$(mpsfb_build_python_check "$work/bin/bare-python"); rc=$?
+check "MPSFB_PYTHON without torch: refused" [ "$rc" = 1 ]
+check "  says so" contains "$msg" "MPSFB_PYTHON=$work/bin/bare-python: it cannot import torch"
+msg=$(mpsfb_build_python_check "$work/bin/no-such-python"); rc=$?
+check "MPSFB_PYTHON missing: refused" [ "$rc" = 1 ]
+check "  says so" contains "$msg" "no such interpreter"
+
 # tools/setup.sh on a faked macOS: a copy of the scripts in a scratch tree (its .venv is the
 # scratch one), uname/sw_vers/sysctl faked, apt-get and brew recording any call.
 tree="$work/tree"
@@ -77,6 +98,10 @@ out=$(MACOS_VERSION=14.5 PATH="$mac_path" "$bash" "$tree/tools/setup.sh" 2>&1); 
 check "setup.sh on macOS 14.5 with only Python 3.9: exit 1 (got $rc)" [ "$rc" = 1 ]
 check "  says Python 3.10 is needed" contains "$out" "setup: no Python >= 3.10 found (found: python3 (3.9)"
 check "  says how to get one" contains "$out" "brew install python@3.12"
+check "  no .venv was made" [ ! -e "$tree/.venv" ]
+out=$(MACOS_VERSION=14.5 MPSFB_PYTHON="$work/bin/bare-python" PATH="$mac_path" "$bash" "$tree/tools/setup.sh" 2>&1); rc=$?
+check "setup.sh with an MPSFB_PYTHON that has no torch: exit 1 (got $rc)" [ "$rc" = 1 ]
+check "  says why" contains "$out" "setup: MPSFB_PYTHON=$work/bin/bare-python: it cannot import torch"
 check "  no .venv was made" [ ! -e "$tree/.venv" ]
 check "apt-get was never called on macOS" not grep -q apt-get "$work/calls"
 check "brew was asked (the Homebrew path ran)" grep -q "brew list" "$work/calls"

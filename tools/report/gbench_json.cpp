@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <string_view>
@@ -85,12 +86,20 @@ const std::map<std::string, bool>& known_counters() {
   return non_negative;
 }
 
+// A value for a message, without nlohmann's recursive dump() of what may be nested 100,000
+// deep (a stack overflow): a scalar as written, an array or object by its kind and size.
+std::string shown_value(const json& v) {
+  if (v.is_array()) return "an array of " + std::to_string(v.size()) + (v.size() == 1 ? " item" : " items");
+  if (v.is_object()) return "an object of " + std::to_string(v.size()) + (v.size() == 1 ? " key" : " keys");
+  return printable(v.dump(-1, ' ', false, json::error_handler_t::replace).substr(0, 80));
+}
+
 void check_counter(const std::string& where, const std::string& key, const json& v) {
   const auto known = known_counters().find(key);
   if (known == known_counters().end()) return;
   const auto x = number(v);
   if (!x)
-    throw std::runtime_error(where + ": \"" + key + "\" is " + v.dump().substr(0, 80) +
+    throw std::runtime_error(where + ": \"" + printable(key) + "\" is " + shown_value(v) +
                              ", not a number (expected: a number, or NaN/Infinity written bare)");
   if (known->second && *x < 0)
     throw std::runtime_error(where + ": \"" + key + "\" is " + format_number(*x) + "; it cannot be negative");
@@ -102,7 +111,7 @@ Row read_row(const json& b, size_t index, const std::string& path) {
   Row r;
   r.name = str(b, "name");
   if (r.name.empty()) throw std::runtime_error(where + " has no \"name\" string");
-  where += " (" + r.name.substr(0, 120) + ")";
+  where += " (" + printable(r.name.substr(0, 120)) + ")";
   r.aggregate = str(b, "run_type") == "aggregate";
   r.aggregate_name = str(b, "aggregate_name");
   r.run_name = str(b, "run_name");
@@ -227,13 +236,27 @@ Run parse_run(const std::string& text, const std::string& path) {
     // Google Benchmark writes json_schema_version since 1.8.4; older files have none.
     if (const auto v = ctx->find("json_schema_version"); v != ctx->end()) {
       if (!v->is_number_integer() || v->get<long long>() != 1)
-        throw std::runtime_error(path + ": context.json_schema_version is " + v->dump() +
+        throw std::runtime_error(path + ": context.json_schema_version is " + shown_value(*v) +
                                  "; this reader knows version 1 only");
     }
     run.context = read_context(*ctx);
   }
   const auto& benchmarks = doc["benchmarks"];
-  for (size_t i = 0; i < benchmarks.size(); ++i) run.rows.push_back(read_row(benchmarks[i], i, path));
+  // Each repetition of a run is one row: two with the same index would be merged into a median
+  // neither measured (two files pasted together, an edited file).
+  std::map<std::pair<std::string, long long>, size_t> repetition_at;
+  for (size_t i = 0; i < benchmarks.size(); ++i) {
+    run.rows.push_back(read_row(benchmarks[i], i, path));
+    const Row& r = run.rows.back();
+    const auto rep = benchmarks[i].find("repetition_index");
+    if (r.aggregate || rep == benchmarks[i].end() || !rep->is_number_integer()) continue;
+    const auto [at, fresh] = repetition_at.try_emplace({r.run_name, rep->get<long long>()}, i);
+    if (!fresh)
+      throw std::runtime_error(path + ": benchmarks[" + std::to_string(i) + "] (" + printable(r.name.substr(0, 120)) +
+                               ") has repetition_index " + std::to_string(rep->get<long long>()) +
+                               " like benchmarks[" + std::to_string(at->second) +
+                               "] (expected: one row per repetition of a run; are two runs pasted into one file?)");
+  }
   return run;
 }
 

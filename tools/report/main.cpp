@@ -6,6 +6,7 @@
 #include "model.h"
 #include "mps_log_report.h"
 #include "output.h"
+#include "paths.h"
 #include "regular_file.h"
 #include "report.h"
 #include "status_file.h"
@@ -18,6 +19,8 @@
 #include <c10/core/CPUAllocator.h>
 
 #include <dlfcn.h>
+
+#include "contract/verdict_source.h"
 
 #include <cmath>
 #include <filesystem>
@@ -46,11 +49,13 @@ constexpr const char* kUsage =
     "      Markdown to stdout: verdict changes, fallback flips, per-case changes of cpu_us, dev_us, penalty.\n"
     "  mpsfb_report --update-targets TARGETS.yaml RUN.json [RUN.json...]\n"
     "      Records each op's status and MPS verdict here in TARGETS.status.yaml (TARGETS.yaml is not touched).\n"
-    "  mpsfb_report --mps-log=FILE [--wall-s=SECONDS] [--targets=FILE] [--native-functions=PATH --torch-version=V]\n"
+    "  mpsfb_report --mps-log=FILE [--wall-s=SECONDS] [--targets=FILE]\n"
+    "               [--verdict-torch=VERSION|latest | --torch-source=DIR | --native-functions=PATH --torch-version=V]\n"
     "               [--results-dir=DIR] [--summary=FILE] [--cases-csv=FILE]\n"
     "      The MPS profiler's CPU-fallback lines in a run's stderr (PYTORCH_MPS_LOG_PROFILE_INFO, tools/profile_run.sh)\n"
     "      -> the same files, ops ranked by fallback time; --wall-s: the run's wall time, for its fallback%;\n"
-    "      --native-functions/--torch-version: show that torch's static verdict beside the run-time one.\n";
+    "      --verdict-torch (a release, from the cache, fetched once with pip), --torch-source (a PyTorch\n"
+    "      checkout) or --native-functions with --torch-version: that torch's static verdict beside the run-time one.\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -64,11 +69,11 @@ struct Args {
   std::string summary = "report/summary.md";
   std::string cases_csv;  // default: cases.csv beside the summary
   std::vector<std::string> plots;
-  std::string mps_log, native_functions, torch_version;  // --mps-log mode
+  std::string mps_log, torch_version;  // --mps-log mode
+  verdicts::SourceFlags verdicts;       // --mps-log mode: the static verdicts' torch (contract/verdict_source.h)
   std::optional<double> wall_s;
   std::string torch_trace, copy_model = MPSFB_DEFAULT_COPY_MODEL, allow, emit_targets;  // --torch-trace mode
   std::set<std::string> fail_on = {verdict::kFallsBack};
-  verdicts::SourceFlags verdict_source;  // --torch-trace: --verdict-torch | --native-functions | --torch-source
   bool help = false;
 };
 
@@ -78,14 +83,6 @@ double positive_seconds(const std::string& key, const std::string& value) {
   if (value.empty() || *end != '\0' || !std::isfinite(v) || v <= 0)
     throw UsageError(key + "=" + value + ": expected a positive number of seconds (e.g. 12.5)");
   return v;
-}
-
-void take_source(const std::string& key, const std::string& value, verdicts::SourceFlags& flags) {
-  try {
-    verdicts::take_source_flag(key, value, flags);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
-  }
 }
 
 // --fail-on=falls-back,unsupported-dtype,unknown -> verdict tokens
@@ -124,6 +121,9 @@ Args parse_args(const std::vector<std::string>& argv) {
       } else {
         throw UsageError(key + " needs a value");
       }
+      const bool is_path = key == "--targets" || key == "--results-dir" || key == "--summary" || key == "--cases-csv" ||
+                           key == "--mps-log" || key == "--native-functions" || key == "--embed-plot";
+      if (is_path && value.empty()) throw UsageError(key + "= needs a path (empty: would write or read in '.')");
       if (key == "--targets")
         a.targets = value;
       else if (key == "--results-dir")
@@ -138,10 +138,8 @@ Args parse_args(const std::vector<std::string>& argv) {
         a.mode = Args::Mode::kMpsLog, a.mps_log = value;
       else if (key == "--wall-s")
         a.wall_s = positive_seconds(key, value);
-      else if (key == "--native-functions")
-        a.native_functions = value, take_source(key, value, a.verdict_source);
-      else if (key == "--verdict-torch" || key == "--torch-source")
-        take_source(key, value, a.verdict_source);
+      else if (verdicts::take_source_flag(key, value, a.verdicts))
+        continue;  // --verdict-torch, --torch-source, --native-functions
       else if (key == "--torch-version")
         a.torch_version = value;
       else if (key == "--torch-trace")
@@ -168,12 +166,14 @@ Args parse_args(const std::vector<std::string>& argv) {
   if (a.mode == Args::Mode::kReport && a.inputs.empty()) throw UsageError("no benchmark JSON given");
   if (a.mode == Args::Mode::kMpsLog && !a.inputs.empty())
     throw UsageError("--mps-log reads one log; unexpected " + a.inputs.front());
-  if (a.mode != Args::Mode::kTorchTrace && (!a.verdict_source.verdict_torch.empty() || !a.verdict_source.torch_source.empty()))
-    throw UsageError("--verdict-torch and --torch-source are for --torch-trace (--mps-log takes --native-functions)");
   if (a.mode == Args::Mode::kTorchTrace && !a.inputs.empty())
     throw UsageError("--torch-trace reads one trace; unexpected " + a.inputs.front());
-  if (a.mode != Args::Mode::kTorchTrace && a.native_functions.empty() != a.torch_version.empty())
-    throw UsageError("--native-functions and --torch-version go together (the yaml, and the torch it is from)");
+  if (a.mode != Args::Mode::kTorchTrace && a.verdicts.native_functions.empty() != a.torch_version.empty())
+    throw UsageError("--native-functions and --torch-version go together (the yaml, and the torch it is from; "
+                     "--verdict-torch and --torch-source know their torch)");
+  if (!a.verdicts.given().empty() && a.mode != Args::Mode::kMpsLog && a.mode != Args::Mode::kTorchTrace)
+    throw UsageError(a.verdicts.given() + " is for --mps-log and --torch-trace: a benchmark JSON carries the verdicts "
+                     "its run judged (run mps_benchmarks with " + a.verdicts.given() + ")");
   if (a.cases_csv.empty()) {
     const auto dir = std::filesystem::path(a.summary).parent_path();
     a.cases_csv = (dir / "cases.csv").string();
@@ -209,11 +209,7 @@ int report(const Args& a) {
 
   // Everything is built before anything is written (OutputSet).
   OutputSet out;
-  for (const auto& op : m.ops())
-    out.add((std::filesystem::path(a.results_dir) / op_file_name(op)).string(), to_csv(case_table(m.cases_of(op), false)));
-  std::vector<const Case*> all;
-  for (const auto& c : m.cases) all.push_back(&c);
-  out.add(a.cases_csv, to_csv(case_table(all, true)));
+  add_case_tables(out, m, a.results_dir, a.cases_csv);
   SummaryOptions options;
   options.demand = demand ? &*demand : nullptr;
   options.plots = a.plots;
@@ -228,7 +224,14 @@ int mps_log_report(const Args& a) {
   const mps_log::Log log = mps_log::read(a.mps_log);
   const std::optional<TargetsDemand> demand = a.targets ? std::optional<TargetsDemand>(read_demand(*a.targets)) : std::nullopt;
   std::optional<StaticVerdicts> sv;
-  if (!a.native_functions.empty()) sv = load_static_verdicts(a.native_functions, a.torch_version);
+  if (!a.verdicts.given().empty()) {
+    // The report links no torch: without a usable source there is no static column.
+    std::string path;
+    verdicts::Book book = verdicts::load_book(
+        a.verdicts, {a.torch_version, {}, {}},
+        {MPSFB_PYTHON, std::string(MPSFB_SOURCE_DIR) + "/tools/fetch_torch_files.py"}, "mpsfb_report", &path);
+    if (book.has_yaml()) sv = static_verdicts_of(std::move(book), path);
+  }
   LogReportOptions options;
   options.demand = demand ? &*demand : nullptr;
   options.wall_s = a.wall_s;
@@ -267,10 +270,10 @@ verdicts::Linked linked_torch() {
 // The trace's verdicts come from the shared verdict source (contract/verdict_source.h), as the
 // other binaries': --verdict-torch, --native-functions, --torch-source, else the linked torch.
 verdicts::Book trace_book(const Args& a) {
-  const char* python = std::getenv("MPSFB_PYTHON");
-  const verdicts::Fetcher fetcher{python ? python : "python3", MPSFB_SOURCE_DIR "/tools/fetch_torch_files.py"};
   std::string context_value;
-  return verdicts::load_book(a.verdict_source, linked_torch(), fetcher, "mpsfb_report", &context_value);
+  return verdicts::load_book(a.verdicts, linked_torch(),
+                             {MPSFB_PYTHON, std::string(MPSFB_SOURCE_DIR) + "/tools/fetch_torch_files.py"},
+                             "mpsfb_report", &context_value);
 }
 
 int torch_trace_report(const Args& a) {
@@ -316,7 +319,7 @@ int update_targets(const Args& a) {
   std::vector<std::string> notes;
   const std::string text = updated_status(existing, path, targets, run, &notes);
   for (const auto& n : notes) std::cerr << "mpsfb_report: " << n << "\n";
-  write_atomically(path, text);
+  write_atomically(path, text, /*replaces_input=*/true);  // the status file read above
   std::cerr << "mpsfb_report: wrote " << path << "\n";
   return 0;
 }
@@ -334,7 +337,10 @@ int main(int argc, char** argv) {
     }
     switch (a.mode) {
       case Args::Mode::kCompare:
-        return compare(a);
+        // The comparison is standard output: one that did not take it (a full disk) is an error.
+        if (const int rc = compare(a); rc != 0) return rc;
+        if (const std::string why = mpsfb::stdout_problem(); !why.empty()) throw std::runtime_error(why);
+        return 0;
       case Args::Mode::kUpdateTargets:
         return update_targets(a);
       case Args::Mode::kReport:

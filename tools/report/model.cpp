@@ -138,15 +138,15 @@ std::string Model::ctx(const std::string& key) const {
 }
 
 std::vector<std::string> Model::ops() const {
-  std::set<std::string> ops;
-  for (const auto& c : cases) ops.insert(c.op);
-  return {ops.begin(), ops.end()};
+  std::vector<std::string> out;
+  for (const auto& [op, indices] : by_op) out.push_back(op);
+  return out;
 }
 
 std::vector<const Case*> Model::cases_of(const std::string& op) const {
   std::vector<const Case*> out;
-  for (const auto& c : cases)
-    if (c.op == op) out.push_back(&c);
+  if (const auto it = by_op.find(op); it != by_op.end())
+    for (const size_t i : it->second) out.push_back(&cases[i]);
   return out;
 }
 
@@ -218,6 +218,7 @@ Model build_model(const std::vector<Run>& runs) {
       }
     }
   }
+  for (size_t i = 0; i < m.cases.size(); ++i) m.by_op[m.cases[i].op].push_back(i);
   return m;
 }
 

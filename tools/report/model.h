@@ -66,10 +66,13 @@ struct Model {
   std::vector<Case> cases;  // first-appearance order; a case seen again in a later file is replaced
   std::vector<Workload> workloads;
   std::vector<std::string> ignored;  // rows that are neither op: nor workload: names
+  // Each op's cases as indices into `cases`, in run order; build_model fills it. The report
+  // looks cases up per op: scanning every case for each op made it quadratic (issue 20, H5).
+  std::map<std::string, std::vector<size_t>> by_op;
 
   // The first file's value, or "" when absent.
   std::string ctx(const std::string& key) const;
-  std::vector<std::string> ops() const;  // sorted
+  std::vector<std::string> ops() const;  // sorted, each once
   std::vector<const Case*> cases_of(const std::string& op) const;
 };
 

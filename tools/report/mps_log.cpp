@@ -2,13 +2,16 @@
 
 #include "text.h"
 
+#include "mps_messages.h"
 #include "regular_file.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
-#include <regex>
+#include <cctype>
+#include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace mpsfb::report::mps_log {
@@ -23,20 +26,91 @@ constexpr const char* kCallForm =
     "CPU Fallback::<op>[:<tensor>...] (id=N, run=N, CopyOverhead=<size>[, cpu=X ms])";
 constexpr const char* kHeader = "ID | #Runs | Mean CPU(ms) | Total CPU(ms) | Copy Overhead | Operation Name";
 
-// A size as format_size prints it (the number, one space, the unit).
-constexpr const char* kSizeRe = R"(([0-9]+(?:\.[0-9]+)?) (bytes|KiB|MiB|GiB|KB|MB|GB))";
-constexpr const char* kNumberRe = R"([0-9]+(?:\.[0-9]+)?)";
+// Note [The log is scanned by hand]: the log is any program's stderr, and std::regex matches
+// by recursion, one frame per character in libstdc++: a call line listing 1,500 tensors or a
+// warning naming a 30,000-character op overflowed the stack (SIGSEGV). Every form below is
+// read by a Scan over the line instead, and every number is range-checked (kMaxNumber).
+
+// Larger printed numbers are not the profiler's: 1e15 runs at a microsecond each, or 1e15 ms,
+// is 30 years; a 400-digit time read as a double became inf ("inf%"), a run count beyond 2^64
+// wrapped. Sums of many such numbers stay exact in a double and far from uint64's end.
+constexpr double kMaxNumber = 1e15;
+
+// A cursor over one line; each reader consumes its form, or nothing and returns false.
+struct Scan {
+  const std::string& s;
+  size_t i = 0;
+
+  bool done() const { return i == s.size(); }
+  bool lit(const char* text) {
+    const size_t n = std::char_traits<char>::length(text);
+    if (s.compare(i, n, text) != 0) return false;
+    i += n;
+    return true;
+  }
+  size_t skip_spaces() {
+    const size_t from = i;
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    return i - from;
+  }
+  bool digits(std::string* out) {
+    const size_t from = i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (out) *out = s.substr(from, i - from);
+    return i > from;
+  }
+  // [0-9]+(\.[0-9]+)?
+  bool number(std::string* out) {
+    const size_t from = i;
+    if (!digits(nullptr)) return false;
+    if (i + 1 < s.size() && s[i] == '.' && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
+      ++i;
+      digits(nullptr);
+    }
+    *out = s.substr(from, i - from);
+    return true;
+  }
+  // [A-Za-z_][A-Za-z0-9_]* (first_alpha: [A-Za-z] first); `more` adds characters allowed after the first.
+  bool ident(bool first_alpha, const char* more = "") {
+    if (i >= s.size()) return false;
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (!(std::isalpha(c) || (!first_alpha && c == '_'))) return false;
+    for (++i; i < s.size(); ++i) {
+      const unsigned char d = static_cast<unsigned char>(s[i]);
+      if (!(std::isalnum(d) || d == '_' || (d != 0 && std::strchr(more, d) != nullptr))) break;
+    }
+    return true;
+  }
+  // <number> <unit>, with exactly one space (format_size).
+  bool size(std::string* number_text, std::string* unit) {
+    const size_t from = i;
+    if (number(number_text) && lit(" "))
+      for (const char* u : {"bytes", "KiB", "MiB", "GiB", "KB", "MB", "GB"})
+        if (lit(u)) {
+          *unit = u;
+          return true;
+        }
+    i = from;
+    return false;
+  }
+};
+
+// A printed number within kMaxNumber; nullopt beyond it.
+std::optional<double> bounded(const std::string& text) {
+  const double v = std::strtod(text.c_str(), nullptr);
+  if (!std::isfinite(v) || v > kMaxNumber) return std::nullopt;
+  return v;
+}
 
 [[noreturn]] void fail(const std::string& path, int line, const std::string& what) {
   throw std::runtime_error(path + ":" + std::to_string(line) + ": " + what);
 }
 
+// A line quoted in a message: cut when long, control characters shown (a NUL cut the message).
 std::string quoted(const std::string& s) {
   const size_t kMax = 160;
-  return "'" + (s.size() > kMax ? s.substr(0, kMax) + "..." : s) + "'";
+  return "'" + printable(s.size() > kMax ? s.substr(0, kMax) + "..." : s) + "'";
 }
-
-double number(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
 
 std::string collapse_spaces(const std::string& s) {
   std::string out;
@@ -57,46 +131,88 @@ bool only_dashes(const std::string& s) {
   return !s.empty() && s.find_first_not_of('-') == std::string::npos;
 }
 
-// The tensors after the op name: ":MPS:Float[64, 64]:MPS(buf#3:2):Half[]:undefined".
+// A count within kMaxNumber; nullopt beyond it.
+std::optional<uint64_t> bounded_count(const std::string& digits) {
+  if (digits.size() > 16) return std::nullopt;
+  const uint64_t v = std::strtoull(digits.c_str(), nullptr, 10);
+  if (static_cast<double>(v) > kMaxNumber) return std::nullopt;
+  return v;
+}
+
+std::string too_large(const std::string& what, const std::string& text) {
+  return what + " " + (text.size() > 40 ? text.substr(0, 40) + "... (" + std::to_string(text.size()) + " digits)" : text) +
+         " is larger than any the profiler prints (expected: at most 1e15)";
+}
+
+// The tensors after the op name: ":MPS:Float[64, 64]:MPS(buf#3:2):Half[]:undefined", each
+// ":undefined" or ":<device>[(buf#N:N)]:<dtype>[<sizes>]".
 std::optional<std::vector<std::string>> parse_tensors(const std::string& rest) {
-  static const std::regex kTensor(R"(:(undefined|[A-Za-z][A-Za-z0-9_]*(?:\(buf#[0-9]+:[0-9]+\))?:[A-Za-z][A-Za-z0-9_]*\[[0-9, ]*\]))");
   std::vector<std::string> out;
-  auto it = rest.cbegin();
-  std::smatch m;
-  while (it != rest.cend()) {
-    if (!std::regex_search(it, rest.cend(), m, kTensor, std::regex_constants::match_continuous)) return std::nullopt;
-    out.push_back(m[1].str());
-    it = m[0].second;
+  Scan sc{rest};
+  while (!sc.done()) {
+    if (!sc.lit(":")) return std::nullopt;
+    const size_t from = sc.i;
+    if (!sc.lit("undefined") || (!sc.done() && rest[sc.i] != ':')) {
+      sc.i = from;
+      if (!sc.ident(true)) return std::nullopt;
+      if (sc.lit("(buf#")) {
+        if (!sc.digits(nullptr) || !sc.lit(":") || !sc.digits(nullptr) || !sc.lit(")")) return std::nullopt;
+      }
+      if (!sc.lit(":") || !sc.ident(true) || !sc.lit("[")) return std::nullopt;
+      while (!sc.done() && (std::isdigit(static_cast<unsigned char>(rest[sc.i])) || rest[sc.i] == ',' ||
+                            rest[sc.i] == ' '))
+        ++sc.i;
+      if (!sc.lit("]")) return std::nullopt;
+    }
+    out.push_back(rest.substr(from, sc.i - from));
   }
   return out;
 }
 
 Call parse_call(const std::string& text, const std::string& path, int line) {
   // The key holds spaces ("[64, 64]") and parentheses ("(buf#3:2)"): the fields start at the last " (id=".
-  static const std::regex kFields(std::string(R"(\(id=([0-9]+), run=([0-9]+), CopyOverhead=)") + kSizeRe +
-                                  R"((?:, cpu=()" + kNumberRe + R"() ms)?\)\s*)");
-  static const std::regex kOp(R"(([A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_.]*)(.*))");
   const std::string body = text.substr(std::string(kCallMarker).size());
   const size_t fields_at = body.rfind(" (id=");
-  std::smatch f, o;
-  const std::string key = fields_at == std::string::npos ? body : body.substr(0, fields_at);
-  const std::string fields = fields_at == std::string::npos ? "" : body.substr(fields_at + 1);
-  if (fields_at == std::string::npos || !std::regex_match(fields, f, kFields))
+  const auto malformed = [&] {
     fail(path, line, "malformed CPU fallback line " + quoted(text) + " (expected: " + kCallForm + ")");
-  if (!std::regex_match(key, o, kOp))
+  };
+  if (fields_at == std::string::npos) malformed();
+  const std::string key = body.substr(0, fields_at);
+  const std::string fields = body.substr(fields_at + 1);
+  // (id=N, run=N, CopyOverhead=<size>[, cpu=X ms])
+  Scan f{fields};
+  std::string id, run, size_number, unit, cpu;
+  if (!f.lit("(id=") || !f.digits(&id) || !f.lit(", run=") || !f.digits(&run) || !f.lit(", CopyOverhead=") ||
+      !f.size(&size_number, &unit))
+    malformed();
+  const bool timed = f.lit(", cpu=");
+  if (timed && (!f.number(&cpu) || !f.lit(" ms"))) malformed();
+  if (!f.lit(")")) malformed();
+  f.skip_spaces();
+  if (!f.done()) malformed();
+  // <namespace>::<name>[.overload], then the tensors
+  Scan k{key};
+  if (!k.ident(false) || !k.lit("::") || !k.ident(false, "."))
     fail(path, line, "CPU fallback line without an op name: " + quoted(text) + " (expected: " + kCallForm + ")");
   Call c;
   c.line = line;
-  c.op = o[1].str();
-  const auto tensors = parse_tensors(o[2].str());
+  c.op = key.substr(0, k.i);
+  const auto tensors = parse_tensors(key.substr(k.i));
   if (!tensors)
     fail(path, line, "cannot read the tensors of " + c.op + " in " + quoted(text) +
                          " (expected: ':<device>:<dtype>[<sizes>]' per tensor, e.g. ':MPS:Float[64, 64]')");
   c.tensors = *tensors;
-  c.id = std::strtoull(f[1].str().c_str(), nullptr, 10);
-  c.run = std::strtoull(f[2].str().c_str(), nullptr, 10);
-  c.copy = *parse_size(f[3].str() + " " + f[4].str());
-  if (f[5].matched) c.cpu_ms = number(f[5].str());
+  const auto id_n = bounded_count(id), run_n = bounded_count(run);
+  if (!id_n || !run_n) fail(path, line, too_large(id_n ? "run" : "id", id_n ? run : id));
+  c.id = *id_n;
+  c.run = *run_n;
+  const auto copy = parse_size(size_number + " " + unit);
+  if (!copy) fail(path, line, too_large("CopyOverhead", size_number));
+  c.copy = *copy;
+  if (timed) {
+    c.cpu_ms = bounded(cpu);
+    if (!c.cpu_ms) fail(path, line, too_large("cpu", cpu));
+  }
   return c;
 }
 
@@ -106,21 +222,33 @@ struct TableParser {
 
   // Reads the table whose title is at index i; returns the index of the first line after it.
   size_t read(size_t i, ExitTable& t) const {
-    static const std::regex kTitle(std::string(R"(-* CPU Fallback Profiling: Total ([0-9]+) Runs, ()") + kNumberRe +
-                                   R"() ms, )" + kSizeRe + R"( Copies -*\s*$)");
-    static const std::regex kRow(std::string(R"(\s*([0-9]+)\s+([0-9]+)\s+()") + kNumberRe + R"()\s+()" + kNumberRe +
-                                 R"()\s+)" + kSizeRe + R"(\s+(\S+)\s*)");
     const int title_line = static_cast<int>(i) + 1;
-    std::smatch m;
     const std::string& title = lines[i];
-    if (!std::regex_search(title, m, kTitle))
+    // [-]* CPU Fallback Profiling: Total N Runs, X ms, <size> Copies [-]*
+    const auto bad_title = [&] {
       fail(path, title_line,
            "malformed exit table title " + quoted(title) +
                " (expected: '--- CPU Fallback Profiling: Total N Runs, X ms, <size> Copies ---')");
+    };
+    Scan ts{title, title.find(kTableMarker)};
+    std::string runs_text, ms_text, title_size, title_unit;
+    if (!ts.lit(kTableMarker) || !ts.digits(&runs_text) || !ts.lit(" Runs, ") || !ts.number(&ms_text) ||
+        !ts.lit(" ms, ") || !ts.size(&title_size, &title_unit) || !ts.lit(" Copies"))
+      bad_title();
+    ts.skip_spaces();
+    while (!ts.done() && title[ts.i] == '-') ++ts.i;
+    ts.skip_spaces();
+    if (!ts.done()) bad_title();
+    const auto total_runs = bounded_count(runs_text);
+    const auto title_ms = bounded(ms_text);
+    const auto total_copy = parse_size(title_size + " " + title_unit);
+    if (!total_runs) fail(path, title_line, too_large("Total runs", runs_text));
+    if (!title_ms) fail(path, title_line, too_large("Total ms", ms_text));
+    if (!total_copy) fail(path, title_line, too_large("Copies", title_size));
     t.line = title_line;
-    t.total_runs = std::strtoull(m[1].str().c_str(), nullptr, 10);
-    t.total_ms = number(m[2].str());
-    t.total_copy = *parse_size(m[3].str() + " " + m[4].str());
+    t.total_runs = *total_runs;
+    t.total_ms = *title_ms;
+    t.total_copy = *total_copy;
     if (i + 2 >= lines.size())
       fail(path, title_line, "the exit table ends after its title (expected: the header '" + std::string(kHeader) +
                                  "', a line of dashes, then one row per op)");
@@ -137,18 +265,44 @@ struct TableParser {
       const std::string& row = lines[j];
       const size_t first = row.find_first_not_of(" \t");
       if (first == std::string::npos || !std::isdigit(static_cast<unsigned char>(row[first]))) break;
-      if (!std::regex_match(row, m, kRow))
+      // ID #Runs Mean Total <size> Name, separated by white space
+      const auto bad_row = [&] {
         fail(path, static_cast<int>(j) + 1,
              "malformed exit table row " + quoted(row) +
                  " (expected: ID #Runs 'Mean CPU(ms)' 'Total CPU(ms)' '<size>' 'Operation Name')");
+      };
+      Scan sc{row};
+      std::string id, n, mean, total, size_number, unit;
+      sc.skip_spaces();
+      if (!sc.digits(&id) || !sc.skip_spaces() || !sc.digits(&n) || !sc.skip_spaces() || !sc.number(&mean) ||
+          !sc.skip_spaces() || !sc.number(&total) || !sc.skip_spaces() || !sc.size(&size_number, &unit) ||
+          !sc.skip_spaces())
+        bad_row();
+      const size_t name_at = sc.i;
+      while (!sc.done() && !std::isspace(static_cast<unsigned char>(row[sc.i]))) ++sc.i;
+      if (sc.i == name_at) bad_row();
+      const std::string name = row.substr(name_at, sc.i - name_at);
+      sc.skip_spaces();
+      if (!sc.done()) bad_row();
       TableRow r;
       r.line = static_cast<int>(j) + 1;
-      r.id = std::strtoull(m[1].str().c_str(), nullptr, 10);
-      r.runs = std::strtoull(m[2].str().c_str(), nullptr, 10);
-      r.mean_ms = number(m[3].str());
-      r.total_ms = number(m[4].str());
-      r.copy = *parse_size(m[5].str() + " " + m[6].str());
-      r.op = m[7].str();
+      const auto id_n = bounded_count(id), runs_n = bounded_count(n);
+      const auto mean_ms = bounded(mean), total_ms = bounded(total);
+      const auto copy = parse_size(size_number + " " + unit);
+      if (!id_n || !runs_n || !mean_ms || !total_ms || !copy)
+        fail(path, r.line, !id_n ? too_large("ID", id)
+                     : !runs_n ? too_large("#Runs", n)
+                     : !mean_ms ? too_large("Mean CPU(ms)", mean)
+                     : !total_ms ? too_large("Total CPU(ms)", total)
+                                 : too_large("Copy Overhead", size_number));
+      r.id = *id_n;
+      r.runs = *runs_n;
+      r.mean_ms = *mean_ms;
+      r.total_ms = *total_ms;
+      r.copy = *copy;
+      r.op = name;
+      if (runs > std::numeric_limits<uint64_t>::max() - r.runs)
+        fail(path, r.line, "the exit table's runs add up to more than 2^64");
       runs += r.runs;
       ms += r.total_ms;
       t.rows.push_back(std::move(r));
@@ -180,19 +334,21 @@ void note_unit(Log& log, const Size& s) {
 }  // namespace
 
 std::optional<Size> parse_size(const std::string& text) {
-  static const std::regex kSize(kSizeRe);
-  std::smatch m;
-  if (!std::regex_match(text, m, kSize)) return std::nullopt;
+  Scan sc{text};
+  std::string number_text, unit;
+  if (!sc.size(&number_text, &unit) || !sc.done()) return std::nullopt;
   static const std::map<std::string, double> kUnit = {{"bytes", 1.0},          {"KiB", 1024.0},
                                                       {"KB", 1024.0},          {"MiB", 1048576.0},
                                                       {"MB", 1048576.0},       {"GiB", 1073741824.0},
                                                       {"GB", 1073741824.0}};
   Size s;
-  s.unit = m[2].str();
+  s.unit = unit;
   s.exact = s.unit == "bytes";
-  if (s.exact && m[1].str().find('.') != std::string::npos) return std::nullopt;
+  if (s.exact && number_text.find('.') != std::string::npos) return std::nullopt;
+  const auto v = bounded(number_text);
+  if (!v) return std::nullopt;
   // Bytes are whole; a rounded size decodes to the nearest byte of what was printed.
-  s.bytes = std::round(number(m[1].str()) * kUnit.at(s.unit));
+  s.bytes = std::round(*v * kUnit.at(s.unit));
   return s;
 }
 
@@ -203,8 +359,6 @@ Log parse(const std::string& text, const std::string& path) {
   if (!lines.empty() && lines.back().empty()) lines.pop_back();
   for (auto& l : lines)
     if (!l.empty() && l.back() == '\r') l.pop_back();
-  static const std::regex kWarned(R"(The operator '([^']+)' is not currently supported on the MPS backend)");
-  static const std::regex kNotImplemented(R"(The operator '([^']+)' is not current(?:ly)? implemented for the MPS device)");
 
   Log log;
   log.path = path;
@@ -213,7 +367,6 @@ Log parse(const std::string& text, const std::string& path) {
   for (size_t i = 0; i < lines.size();) {
     const std::string& l = lines[i];
     const int n = static_cast<int>(i) + 1;
-    std::smatch m;
     if (const size_t at = l.find(kCallMarker); at != std::string::npos) {
       // Whatever a progress bar left on the line before it ("\r 40%|####  |") is not part of it.
       log.calls.push_back(parse_call(l.substr(at), path, n));
@@ -229,10 +382,10 @@ Log parse(const std::string& text, const std::string& path) {
       log.none_logged.push_back(n);
     } else if (l.find("The operator '") == std::string::npos) {
       // the program's own output, progress bars: nothing to read (the cheap test first, logs are long)
-    } else if (std::regex_search(l, m, kWarned)) {
-      add_unique(log.warned_ops, m[1].str());
-    } else if (std::regex_search(l, m, kNotImplemented)) {
-      add_unique(log.not_implemented, m[1].str());
+    } else if (const std::string warned = op_in_fallback_warning(l); !warned.empty()) {
+      add_unique(log.warned_ops, warned);
+    } else if (const std::string raised = op_in_not_implemented(l); !raised.empty()) {
+      add_unique(log.not_implemented, raised);
     }
     ++i;
   }

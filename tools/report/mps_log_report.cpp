@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 namespace mpsfb::report {
@@ -53,11 +54,21 @@ struct OpDemand {
   std::vector<std::string> entries;  // the targets' ops that matched
 };
 
-OpDemand demand_of(const TargetsDemand* demand, const std::string& op) {
+// The targets' entries by schema name, in file order: built once, so that each op of the log
+// is one lookup (a scan of every entry per op was quadratic: issue 20, H5).
+using EntriesByName = std::map<std::string, std::vector<std::string>>;
+EntriesByName entries_by_name(const TargetsDemand* demand) {
+  EntriesByName out;
+  if (demand)
+    for (const auto& name : demand->ops) out[without_overload(name)].push_back(name);
+  return out;
+}
+
+OpDemand demand_of(const TargetsDemand* demand, const EntriesByName& entries, const std::string& op) {
   OpDemand d;
-  if (!demand) return d;
-  for (const auto& name : demand->ops) {
-    if (without_overload(name) != op) continue;
+  const auto it = entries.find(op);
+  if (!demand || it == entries.end()) return d;
+  for (const auto& name : it->second) {
     d.entries.push_back(name);
     const Demand& one = demand->by_op.at(name);
     if (one.votes) d.votes = std::max(d.votes.value_or(0), *one.votes);
@@ -213,7 +224,7 @@ Section context_section(const LogSummary& in) {
                                                           : "bytes only, or no sizes"});
   t.add_row({"wall time (s)", o.wall_s ? format_number(*o.wall_s) : "— (pass --wall-s for the fallback% of the run)"});
   if (o.static_verdicts) {
-    t.add_row({"static verdicts: torch", o.static_verdicts->book.torch_version()});
+    t.add_row({"static verdicts: torch", text(o.static_verdicts->book.torch_version())});
     t.add_row({"static verdicts: native_functions.yaml", code(o.static_verdicts->path)});
   }
   t.add_row({"targets", o.demand ? code(o.demand->path) : "— (no targets file: votes and links unknown)"});
@@ -239,7 +250,8 @@ Section top_section(const LogSummary& in) {
                 "`\"mps\"`.\n\n";
     return out;
   }
-  out.prose = std::string("Every op below ran through the CPU fallback on the Mac that wrote the log (verdict source: ") +
+  out.prose = std::string("Every op below ran through the CPU fallback on the Mac that wrote the log (verdict "
+                          "source: ") +
               kProfilerLogSource +
               "), ranked by the time spent in its fallback: copies to the CPU, the CPU kernel, copies back.\n\n";
   std::vector<Column> cols = {{"rank", Align::kRight},      {"op"},
@@ -248,7 +260,8 @@ Section top_section(const LogSummary& in) {
                               {"share of fallback time", Align::kRight}};
   if (o.wall_s) cols.push_back({"% of run", Align::kRight});
   for (const char* h : {"votes", "requests", "MPS verdict", "verdict source"}) cols.push_back({h});
-  if (o.static_verdicts) cols.push_back({"static verdict (torch " + o.static_verdicts->book.torch_version() + ")"});
+  if (o.static_verdicts)
+    cols.push_back({"static verdict (torch " + text(o.static_verdicts->book.torch_version()) + ")"});
   Table t(cols);
   size_t rank = 0;
   for (const auto& l : lines) {
@@ -265,7 +278,7 @@ Section top_section(const LogSummary& in) {
     row.push_back(links_cell(l.demand.links));
     row.push_back(verdict::kFallsBack);
     row.push_back(kProfilerLogSource);
-    if (o.static_verdicts) row.push_back(l.statik->text + " (" + l.statik->source + ")");
+    if (o.static_verdicts) row.push_back(text(l.statik->text + " (" + l.statik->source + ")"));
     t.add_row(std::move(row));
   }
   out.table = std::move(t);
@@ -293,9 +306,10 @@ Section findings_section(const LogSummary& in) {
   std::vector<std::string> items;
   for (const auto& l : in.lines)
     if (!l.statik->falls_back)
-      items.push_back(code(l.totals->op) + ": the run fell back, but the static view of torch " +
-                      o.static_verdicts->book.torch_version() + " says " + l.statik->text + " (" + l.statik->source +
-                      ")");
+      items.push_back(code(l.totals->op) + ": " +
+                      text("the run fell back, but the static view of torch " +
+                           o.static_verdicts->book.torch_version() + " says " + l.statik->text + " (" +
+                           l.statik->source + ")"));
   if (items.empty()) return {};
   Section out{"Run time against the static verdict"};
   out.prose = "The log is the truth for the torch that wrote it; where native_functions.yaml disagrees, the yaml is of "
@@ -335,7 +349,7 @@ Section signatures_section(const LogSummary& in) {
 Section notes_section(const LogSummary& in) {
   if (in.s.notes.empty()) return {};
   Section out{"Notes on this log"};
-  for (const auto& n : in.s.notes) out.prose += "- " + n + "\n";
+  for (const auto& n : in.s.notes) out.prose += "- " + text(n) + "\n";
   out.prose += "\n";
   return out;
 }
@@ -365,32 +379,56 @@ Section how_to_read(const LogSummary&) {
   return out;
 }
 
-// The log summary's sections, in order: to add a table, add its function here.
+// The summary's first sentences: what fell back, how much of it is requested, the top three.
+std::string answer(const LogSummary& in, const std::string& head) {
+  std::string out = head;
+  out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
+  out += ".";
+  if (in.s.outcome != Outcome::kFallbacks) return out;
+  if (in.o.demand) {
+    const size_t requested = static_cast<size_t>(
+        std::count_if(in.lines.begin(), in.lines.end(), [](const Line& l) { return !l.demand.entries.empty(); }));
+    out += " " + std::to_string(requested) + " of " + (in.lines.size() == 1 ? "it" : "them") + " " +
+           (requested == 1 ? "is" : "are") + " requested in " + code(in.o.demand->path) + ".";
+  }
+  std::vector<std::string> top;
+  for (size_t i = 0; i < in.lines.size() && i < 3; ++i) {
+    const OpTotals& op = *in.lines[i].totals;
+    top.push_back(code(op.op) + (op.total_ms ? " (" + format_short(*op.total_ms) + " ms)" : ""));
+  }
+  return out + " Top fallback: " + join(top, ", ") + ".";
+}
+
+// The log summary's sections, in order: the answer first, the log's context last. To add a
+// table, add its function here.
 using SectionFn = Section (*)(const LogSummary&);
-constexpr SectionFn kSections[] = {context_section,  top_section,        unrequested_section, findings_section,
-                                   signatures_section, notes_section, how_to_read};
+constexpr SectionFn kSections[] = {top_section,   unrequested_section, findings_section, signatures_section,
+                                   notes_section, how_to_read,         context_section};
 
 }  // namespace
 
-StaticVerdicts load_static_verdicts(const std::string& native_functions, const std::string& torch_version) {
-  verdicts::NativeFunctions nf = verdicts::load_native_functions(native_functions);
+StaticVerdicts static_verdicts_of(verdicts::Book book, const std::string& path) {
   std::set<std::string> entries;
-  for (const auto& [name, e] : nf.entries) entries.insert(name);
-  return StaticVerdicts{verdicts::Book(std::move(nf), torch_version), std::move(entries), native_functions};
+  if (book.yaml())
+    for (const auto& [name, e] : book.yaml()->entries) entries.insert(name);
+  return StaticVerdicts{std::move(book), std::move(entries), path};
 }
 
 std::string add_log_report(OutputSet& out, const mps_log::Log& log, const LogReportOptions& options) {
   mps_log::Summary s = mps_log::summarize(log);
-  if (options.wall_s && s.total_ms && *s.total_ms > *options.wall_s * 1000)
-    s.notes.push_back("the fallback time (" + format_short(*s.total_ms) + " ms) exceeds the wall time (" +
+  double known_ms = 0;  // the ops with a time: more than the run is worth a note even when some have none
+  for (const auto& op : s.ops) known_ms += op.total_ms.value_or(0);
+  if (options.wall_s && known_ms > *options.wall_s * 1000)
+    s.notes.push_back("the fallback time (" + format_short(known_ms) + " ms) exceeds the wall time (" +
                       format_short(*options.wall_s) + " s): several processes or threads fell back at once, or the log "
                       "is not of the run that was timed; read the % of run with care");
   LogSummary in{log, s, options, {}};
+  const EntriesByName entries = entries_by_name(options.demand);
   std::vector<const OpTotals*> all;
   for (const auto& op : s.ops) {
     Line l;
     l.totals = &op;
-    l.demand = demand_of(options.demand, op.op);
+    l.demand = demand_of(options.demand, entries, op.op);
     if (options.static_verdicts) l.statik = static_verdict(*options.static_verdicts, op.op);
     in.lines.push_back(std::move(l));
     all.push_back(&op);
@@ -402,11 +440,8 @@ std::string add_log_report(OutputSet& out, const mps_log::Log& log, const LogRep
   const std::string head = headline(s, options.wall_s);
   Report r;
   r.title = "MPS fallback report: profiler log";
-  std::string sentence = head;
-  sentence[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(sentence[0])));
-  r.opening = "From " + code(log.path) + ", the MPS profiler's output of a real run; demand from " +
-              (options.demand ? code(options.demand->path) : std::string("no targets file")) + ". " + sentence +
-              ".\n\n";
+  r.opening = answer(in, head) + " From " + code(log.path) + ", the MPS profiler's output of a real run; demand from " +
+              (options.demand ? code(options.demand->path) : std::string("no targets file")) + ".\n\n";
   for (const SectionFn f : kSections) r.sections.push_back(f(in));
   add_report(out, r, options.summary, std::filesystem::path(options.cases_csv).parent_path().string());
   return head;

@@ -26,8 +26,8 @@ struct StaticVerdicts {
   std::set<std::string> entries;  // "linalg_eig", "isin.Tensor_Tensor", ...: the overloads of a log's op names
   std::string path;
 };
-// Throws std::runtime_error naming the file when it is not a native_functions.yaml.
-StaticVerdicts load_static_verdicts(const std::string& native_functions, const std::string& torch_version);
+// The Book of the verdict flags (contract/verdict_source.h), with its yaml's entries; `path` the yaml read.
+StaticVerdicts static_verdicts_of(verdicts::Book book, const std::string& path);
 
 struct LogReportOptions {
   const TargetsDemand* demand = nullptr;            // none: votes and links unknown

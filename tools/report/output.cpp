@@ -1,8 +1,10 @@
 #include "output.h"
 
+#include "regular_file.h"
+#include "text.h"
+
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -12,30 +14,6 @@ namespace mpsfb::report {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A name no concurrent run picks: same directory, so the rename stays on one file system.
-fs::path temp_beside(const fs::path& target) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  return target.parent_path() / ("." + target.filename().string() + ".tmp" + std::to_string(rng() % 1000000007));
-}
-
-// What stands in the way of writing `target`, checked before anything is written: "" if nothing.
-std::string obstacle(const fs::path& target) {
-  std::error_code ec;
-  const auto st = fs::status(target, ec);
-  if (fs::is_directory(st)) return "is a directory";
-  if (fs::exists(st) && !fs::is_regular_file(st)) return "exists and is not a regular file";
-  if (!target.has_filename()) return "names no file";
-  for (fs::path dir = target.parent_path(); !dir.empty(); dir = dir.parent_path()) {
-    const auto d = fs::status(dir, ec);
-    if (fs::exists(d)) {
-      if (!fs::is_directory(d)) return "cannot be written: " + dir.string() + " is not a directory";
-      break;
-    }
-    if (dir == dir.parent_path()) break;
-  }
-  return "";
-}
 
 // Undoes what a failed commit made: its temporaries, then the directories it created (only
 // while empty, deepest first).
@@ -48,12 +26,22 @@ void undo(const std::vector<fs::path>& temps, const std::vector<fs::path>& creat
 }  // namespace
 
 void OutputSet::commit() const {
-  // 1. Everything that can be checked without writing: each target once, none a directory.
+  // A signal during the commit would leave temporaries or a mixed set: held until every
+  // rename is done (or everything is undone), then it ends the program.
+  const HoldSignals hold;
+  // 1. Everything that can be checked without writing: each target once (by its absolute,
+  // resolved path: "results/x.csv" and "/abs/results/x.csv" are one), none a directory or an
+  // input, every existing one replaceable.
   std::set<fs::path> seen;
   for (const auto& [path, content] : files_) {
-    const fs::path target = fs::path(path).lexically_normal();
+    if (const auto why = output_obstacle(path, /*folder_may_be_missing=*/true); !why.empty())
+      throw std::runtime_error(printable(path) + ": " + why);
+    std::error_code ec;
+    fs::path target = fs::weakly_canonical(fs::absolute(path, ec), ec);
+    if (ec) target = fs::path(path).lexically_normal();
     if (!seen.insert(target).second) throw std::runtime_error(path + ": named for two outputs");
-    if (const auto why = obstacle(target); !why.empty()) throw std::runtime_error(path + ": " + why);
+    if (const std::string input = same_file_as_input(path); !input.empty() && !may_replace_inputs_)
+      throw std::runtime_error(path + ": is also an input (" + input + "); refusing to write over it");
   }
 
   // 2. Every file to a temporary in its own directory (created as needed, and removed again
@@ -75,7 +63,7 @@ void OutputSet::commit() const {
           created_dirs.push_back(*it);
         }
       }
-      temps.push_back(temp_beside(target));
+      temps.push_back(temp_beside(path));
       std::ofstream out(temps.back(), std::ios::binary | std::ios::trunc);
       if (!out) throw std::runtime_error(path + ": cannot write in its directory (" + temps.back().string() + ")");
       out << content;
@@ -103,20 +91,26 @@ void OutputSet::commit() const {
   }
 }
 
-void write_atomically(const std::string& path, const std::string& content) {
-  OutputSet one;
+void write_atomically(const std::string& path, const std::string& content, bool replaces_input) {
+  OutputSet one(replaces_input);
   one.add(path, content);
   one.commit();
 }
 
 std::string op_file_name(const std::string& op) {
+  // "::" becomes "__"; a byte no file name should hold (a path separator, a control character,
+  // a lone ':') and '%' itself become %XX, so two ops never share a file (a NUL cut the name).
   std::string out;
   for (size_t i = 0; i < op.size(); ++i) {
+    const auto c = static_cast<unsigned char>(op[i]);
     if (op.compare(i, 2, "::") == 0) {
       out += "__";
       ++i;
-    } else if (op[i] == '/' || op[i] == '\\' || op[i] == ':') {
-      out += '_';  // not in ATen names; keeps a stray one from escaping the directory
+    } else if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ':' || c == '%') {
+      static const char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
     } else {
       out += op[i];
     }

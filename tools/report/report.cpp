@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -118,6 +119,15 @@ Table case_table(const std::vector<const Case*>& cases, bool with_op) {
     t.add_row(std::move(row));
   }
   return t;
+}
+
+void add_case_tables(OutputSet& out, const Model& m, const std::string& results_dir, const std::string& cases_csv) {
+  for (const auto& op : m.ops())
+    out.add((std::filesystem::path(results_dir) / op_file_name(op)).string(),
+            to_csv(case_table(m.cases_of(op), false)));
+  std::vector<const Case*> all;
+  for (const auto& c : m.cases) all.push_back(&c);
+  out.add(cases_csv, to_csv(case_table(all, true)));
 }
 
 std::optional<double> pain_score(std::optional<int64_t> votes, std::optional<double> median_overhead_us) {
@@ -246,7 +256,7 @@ Section context_section(const Summary& s) {
         context::kD2hLatencyUs, context::kSyncUs, context::kNoiseTarget, context::kMinSamples, context::kMaxSamples,
         context::kMaxTimeS, context::kHostAllocator, gbench_context::kLibraryBuildType}) {
     const auto it = s.m.context.find(key);
-    t.add_row({key, it == s.m.context.end() ? "—" : join(it->second, " | ")});
+    t.add_row({key, it == s.m.context.end() ? "—" : text(join(it->second, " | "))});
     differ = differ || (it != s.m.context.end() && it->second.size() > 1);
   }
   out.table = std::move(t);
@@ -262,7 +272,7 @@ Section pain_section(const Summary& s) {
   Section out{"Top pain"};
   std::ostringstream prose;
   if (without_verdict < lines.size())
-    prose << "The ops that fall back on MPS in torch " << verdict_torch(m)
+    prose << "The ops that fall back on MPS in torch " << text(verdict_torch(m))
           << ", each with its verdict and where the verdict comes from; ops native there are in the next section, "
              "and cases in a dtype MPS cannot hold are never pain. Penalty, overhead and pain come from the cases "
              "that fall back.\n\n";
@@ -310,7 +320,7 @@ Section pain_section(const Summary& s) {
   for (const OpLine* l : ranked) {
     const std::string r = std::to_string(++rank);
     t.add_row({r, code(l->op), l->pain ? format_short(*l->pain) : "—", votes_cell(l->votes), links_cell(l->links),
-               l->verdict.text(l->op), l->verdict.source(), l->fallback.text(), range_cell(l->cost),
+               text(l->verdict.text(l->op)), text(l->verdict.source()), l->fallback.text(), range_cell(l->cost),
                format_or_dash(l->cost.median_overhead), cases_cell(*l), noisy_cell(l->cost)});
     data.add_row({r, l->op, number_cell(l->pain), votes_csv(l->votes), join(l->links, " "), l->verdict.verdict,
                   l->verdict.text(l->op), join(l->verdict.sources, "; "), l->fallback.text(),
@@ -321,7 +331,7 @@ Section pain_section(const Summary& s) {
   if (lines.empty())
     prose << "No op cases in the input.\n\n";
   else if (t.empty())
-    prose << "None: no op of this run falls back on MPS in torch " << verdict_torch(m) << ".\n\n";
+    prose << "None: no op of this run falls back on MPS in torch " << text(verdict_torch(m)) << ".\n\n";
   else
     out.table = std::move(t);
   out.prose = prose.str();
@@ -364,7 +374,7 @@ Section noisy_section(const Summary& s) {
               "rerun could move it; for a case measured in several visits, the larger of that and half the spread of "
               "the visits' medians over their median. These cases are above " +
               limit + " on some side: a visit stopped at its time or sample limit" +
-              (target.empty() ? std::string() : " before reaching the run's noise_target of " + target) +
+              (target.empty() ? std::string() : " before reaching the run's noise_target of " + text(target)) +
               ", or the machine moved between visits; they stay in the ranking (the `noisy` column counts them) but "
               "need a rerun on an idle machine, or a longer `--max_time_s`, before anyone acts on them.\n\n";
   out.table = std::move(t);
@@ -382,7 +392,7 @@ Cost emulated_native_cost(const Model& m, const std::string& op) {
 // Requested ops that are native: in Markdown, and now_native.csv for scripts.
 Section now_native_section(const Summary& s) {
   const Model& m = s.m;
-  Section out{"Requested, now native in torch " + verdict_torch(m)};
+  Section out{"Requested, now native in torch " + text(verdict_torch(m))};
   out.csv = "now_native.csv";
   out.data = Table({{segment::kOp},
                     {"votes"},
@@ -416,7 +426,8 @@ Section now_native_section(const Summary& s) {
     const std::string cost = k.cases == 0 ? "—"
                                           : "through the fallback it would cost " + format_or_dash(k.median_overhead) +
                                                 " µs, " + range_cell(k);
-    t.add_row({code(l.op), votes_cell(l.votes), links_cell(l.links), l.verdict.text(l.op), l.verdict.source(), cost});
+    t.add_row({code(l.op), votes_cell(l.votes), links_cell(l.links), text(l.verdict.text(l.op)),
+               text(l.verdict.source()), cost});
     out.data->add_row({l.op, votes_csv(l.votes), join(l.links, " "), l.verdict.verdict, l.verdict.text(l.op),
                        join(l.verdict.sources, "; "), std::to_string(k.cases), number_cell(k.median_overhead),
                        number_cell(k.penalty_min), number_cell(k.penalty_max)});
@@ -430,7 +441,7 @@ Section now_native_section(const Summary& s) {
                 "saves: the median overhead over the CPU per call, and the penalty range.\n\n";
     out.table = std::move(t);
     if (emulate_run(m) && !priced)
-      out.after = "This run emulated only the ops that fall back (emulate: " + m.ctx(context::kEmulate) +
+      out.after = "This run emulated only the ops that fall back (emulate: " + text(m.ctx(context::kEmulate)) +
                   "); `--fallback=emulate --emulate=all` prices the native ones too.\n\n";
   }
   if (!unrequested.empty()) out.after += "Native and not requested: " + join(unrequested, ", ") + ".\n\n";
@@ -452,8 +463,8 @@ Section unsupported_section(const Summary& s) {
   out.prose = "Not a fallback and not pain: MPS has no such dtype, so the op raises there whatever its kernels.\n\n";
   for (const auto& key : order) {
     const auto& [n, source] = seen.at(key);
-    out.prose += "- " + code(key.first) + " " + key.second + " (" + std::to_string(n) + (n == 1 ? " case" : " cases") +
-                 ")" + (source.empty() ? "" : ": " + source) + "\n";
+    out.prose += "- " + code(key.first) + " " + text(key.second) + " (" + std::to_string(n) +
+                 (n == 1 ? " case" : " cases") + ")" + (source.empty() ? "" : ": " + text(source)) + "\n";
   }
   out.prose += "\n";
   return out;
@@ -464,7 +475,7 @@ Section findings_section(const Summary& s) {
   std::vector<std::string> items;
   for (const auto& c : s.m.cases)
     if (const std::string f = c.label_field(label::kVerdictFinding); !f.empty())
-      items.push_back(code(c.name) + ": " + f);
+      items.push_back(code(c.name) + ": " + text(f));
   if (items.empty()) return {};
   Section out{"Run time against the static verdict"};
   out.prose = "The run-time verdict is the truth on this build; the static one (native_functions.yaml) disagreed:\n\n";
@@ -477,11 +488,11 @@ Section failures_section(const Summary& s) {
   Section out{"Errored and skipped cases"};
   Table t({{"case"}, {"status"}, {"reason"}});
   for (const auto& c : s.m.cases)
-    if (c.status != Status::kOk) t.add_row({code(c.name), to_string(c.status), c.error});
+    if (c.status != Status::kOk) t.add_row({code(c.name), to_string(c.status), text(c.error)});
   for (const auto& w : s.m.workloads)
     if (w.status != Status::kOk)
       t.add_row({code(std::string(segment::kWorkload) + ":" + w.name + "/" + segment::kDevice + ":" + w.device),
-                 to_string(w.status), w.error});
+                 to_string(w.status), text(w.error)});
   if (t.empty())
     out.prose = "None.\n\n";
   else
@@ -514,9 +525,9 @@ Section workload_section(const Summary& s) {
   for (const auto& w : s.m.workloads) {
     if (w.status != Status::kOk) continue;
     const auto top = w.label.find(kTopFallbackLabel);
-    t.add_row({w.name, w.device, format_or_dash(w.counter(counters::kFallbackPct)),
+    t.add_row({text(w.name), text(w.device), format_or_dash(w.counter(counters::kFallbackPct)),
                format_or_dash(w.counter(counters::kFallbackCallsPct)), format_or_dash(w.counter(counters::kTotalOps)),
-               top_fallback_cell(top == w.label.end() ? "" : top->second)});
+               text(top_fallback_cell(top == w.label.end() ? "" : top->second))});
   }
   if (t.empty())
     out.prose += "No workload ran (see the errored cases).\n\n";
@@ -569,11 +580,58 @@ Section how_to_read(const Summary&) {
   return out;
 }
 
-// The summary's sections, in order: to add a table, add its function here.
+// The summary's first sentences: which torch judged, how many requested ops still fall back
+// there, and the top three of the ranking; what the report read follows them.
+std::string answer(const Summary& s) {
+  const Model& m = s.m;
+  std::vector<const OpLine*> ranked;
+  for (const auto& l : s.lines)
+    if (l.ranked()) ranked.push_back(&l);
+  const auto falls_back = [](const OpLine& l) { return l.verdict.verdict == verdict::kFallsBack; };
+  const size_t falling = static_cast<size_t>(std::count_if(s.lines.begin(), s.lines.end(), falls_back));
+  const std::string torch = text(verdict_torch(m));
+  const std::string source = m.ctx(context::kVerdictSource);
+  std::ostringstream out;
+  if (s.lines.empty()) {
+    out << "No op cases in the input.";
+    return out.str();
+  }
+  if (unjudged(s.lines) == s.lines.size()) {
+    out << "This run carries no MPS verdicts (it predates them; torch " << torch
+        << " ran it), so which ops fall back on MPS is not known.";
+  } else {
+    out << "Judged by torch " << torch << (source.empty() ? "" : " (" + text(source) + ")") << ": ";
+    if (s.have_demand()) {
+      const size_t requested = static_cast<size_t>(
+          std::count_if(s.lines.begin(), s.lines.end(), [](const OpLine& l) { return l.requested(); }));
+      const size_t still = static_cast<size_t>(std::count_if(
+          s.lines.begin(), s.lines.end(), [&](const OpLine& l) { return l.requested() && falls_back(l); }));
+      out << still << " of the " << requested << " requested " << (requested == 1 ? "op" : "ops")
+          << " of this run still " << (still == 1 ? "falls" : "fall") << " back on MPS there";
+    } else {
+      out << falling << " of the " << s.lines.size() << " ops of this run fall back on MPS there (no targets file "
+          << "was read, so which are requested is not known)";
+    }
+    out << ".";
+  }
+  if (ranked.empty()) return out.str() + " Top pain: none.";
+  std::vector<std::string> top;
+  for (size_t i = 0; i < ranked.size() && i < 3; ++i)
+    top.push_back(code(ranked[i]->op) + (ranked[i]->pain ? " (pain " + format_short(*ranked[i]->pain) + ")" : ""));
+  out << " Top pain: " << join(top, ", ")
+      << (std::none_of(ranked.begin(), ranked.end(), [](const OpLine* l) { return l->pain.has_value(); })
+              ? " (no case ran on a device: ordered by votes)"
+              : "")
+      << ".";
+  return out.str();
+}
+
+// The summary's sections, in order: the answer first, the run's context last. To add a table,
+// add its function here.
 using SectionFn = Section (*)(const Summary&);
-constexpr SectionFn kSections[] = {context_section,  pain_section,     noisy_section,    now_native_section,
-                                   unsupported_section, findings_section, failures_section, workload_section,
-                                   plots_section,    how_to_read};
+constexpr SectionFn kSections[] = {pain_section,     now_native_section, noisy_section,    unsupported_section,
+                                   findings_section, failures_section,   workload_section, plots_section,
+                                   how_to_read,      context_section};
 
 }  // namespace
 
@@ -593,6 +651,7 @@ Report summary_report(const Model& m, const SummaryOptions& options) {
   Report r;
   r.title = "MPS fallback report";
   std::ostringstream opening;
+  opening << answer(s) << " ";
   std::vector<std::string> files;
   for (const auto& f : m.files) files.push_back(code(f));
   opening << "From " << join(files, ", ") << "; demand from "
@@ -600,7 +659,7 @@ Report summary_report(const Model& m, const SummaryOptions& options) {
           << m.cases.size() << " cases of " << s.lines.size() << " ops: " << ok << " ok, " << errored << " errored, "
           << skipped << " skipped.";
   if (std::any_of(s.lines.begin(), s.lines.end(), [](const OpLine& l) { return !l.verdict.verdict.empty(); }))
-    opening << " MPS verdicts per op (torch " << verdict_torch(m) << "): " << verdict_counts(s.lines) << ".";
+    opening << " MPS verdicts per op: " << verdict_counts(s.lines) << ".";
   opening << "\n\n";
   r.opening = opening.str();
   for (const SectionFn f : kSections) r.sections.push_back(f(s));

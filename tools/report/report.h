@@ -43,6 +43,8 @@ bool noisy(const Case& c);
 
 // Columns of results/<op>.csv (one row per case); with_op adds a leading op column (report/cases.csv).
 Table case_table(const std::vector<const Case*>& cases, bool with_op);
+// Adds results_dir/<op>.csv for every op and cases_csv (every case) to `out`.
+void add_case_tables(OutputSet& out, const Model& m, const std::string& results_dir, const std::string& cases_csv);
 
 // Pain = log2(1 + votes) × log2(1 + max(0, median overhead_us)); absent without a device run.
 std::optional<double> pain_score(std::optional<int64_t> votes, std::optional<double> median_overhead_us);

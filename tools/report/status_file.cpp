@@ -3,6 +3,7 @@
 #include "op_verdict.h"
 #include "report.h"
 #include "text.h"
+#include "yaml_guard.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -52,6 +53,12 @@ std::vector<std::string> list(const YAML::Node& map, const char* key) {
 std::map<std::string, std::vector<Entry>> decode(const std::string& text, const std::string& path) {
   std::map<std::string, std::vector<Entry>> out;
   if (text.empty()) return out;
+  // Note [YAML aliases and node counts]: the file is ours and never holds an alias; one here
+  // would be expanded by this decoder and written out again expanded.
+  YamlLimits limits;
+  limits.allow_aliases = false;
+  if (auto hazard = yaml_hazard(text, path, limits))
+    throw std::runtime_error(*hazard + " (delete the status file to start over)");
   try {
     const YAML::Node root = YAML::Load(text);
     if (!root.IsMap() || scalar(root, key::kVersion) != "1" || (root[key::kOps] && !root[key::kOps].IsMap()))

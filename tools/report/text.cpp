@@ -31,6 +31,25 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
   return out;
 }
 
+std::string printable(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else if (c == '\0') {
+      out += "\\0";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 namespace {
 
 std::string printf_double(const char* fmt, int precision, double v) {
@@ -70,6 +89,8 @@ std::string format_short(double v) {
   std::string s;
   if (a == 0)
     s = "0";
+  else if (a >= 1e15)
+    s = printf_double("%.*e", 2, v);
   else if (a >= 99.95)
     s = printf_double("%.*f", 0, v);
   else if (a >= 9.995)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import re
 import sys
@@ -12,7 +13,8 @@ from typing import List, Optional, Sequence, Set, Tuple
 
 from . import verdicts
 from .common import (DEFAULT_API_URL, DEFAULT_CACHE_DIR, DEFAULT_ISSUES, DEFAULT_OUT,
-                     DEFAULT_REPO, DEFAULT_SEED, TOOL, SyncError, atomic_write, scrubbable)
+                     DEFAULT_REPO, DEFAULT_SEED, TOOL, SyncError, atomic_write, output_target,
+                     scrubbable)
 from .github import GitHubClient
 from .parse import op_family
 from .render import FlowList, check_output, render
@@ -29,16 +31,29 @@ def _date_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
-def _env_number(name: str, default: float, kind=float) -> float:
+# The environment's numbers: (default, low, high, whether low itself is allowed), each range
+# what the value can mean (docs/sync.md "Running it").
+ENV_NUMBERS = {
+    "MPSFB_SYNC_TIMEOUT": (30.0, 0.0, 3600.0, False),   # s a request may take, whole
+    "MPSFB_SYNC_BACKOFF": (1.0, 0.0, 60.0, True),       # s before the first retry
+    "MPSFB_SYNC_RETRIES": (3, 0, 10, True),
+}
+
+
+def _env_number(name: str) -> float:
+    default, low, high, low_ok = ENV_NUMBERS[name]
+    kind = type(default)
     raw = os.environ.get(name)
     if raw in (None, ""):
         return default
+    expected = (f"{'an integer' if kind is int else 'a number'} "
+                f"{'from' if low_ok else 'above'} {low:g} to {high:g}")
     try:
         value = kind(raw)
     except ValueError:
-        raise SyncError(f"{name}={raw!r} is not a number") from None
-    if value < 0:
-        raise SyncError(f"{name} must not be negative")
+        raise SyncError(f"{name}={raw!r} is not a number (expected {expected})") from None
+    if not (math.isfinite(value) and (low <= value if low_ok else low < value) and value <= high):
+        raise SyncError(f"{name}={raw!r} is out of range (expected {expected})")
     return value
 
 
@@ -68,6 +83,9 @@ def _check_api_url(url: str) -> None:
 
 def _check_cache_dir(path: str) -> None:
     """--cache-dir must be a directory, or creatable as one: no file in its way."""
+    if not path:  # "" would be the current folder
+        raise SyncError("--cache-dir is empty: pass a directory for the response cache "
+                        "(default: " + DEFAULT_CACHE_DIR + ")")
     probe = os.path.abspath(path)
     while not os.path.exists(probe):
         parent = os.path.dirname(probe)
@@ -112,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--native-functions", metavar="PATH",
                    help="passed on to mps_benchmarks: the native_functions.yaml the verdicts "
                         "come from (default: the one beside its torch)")
+    p.add_argument("--verdict-torch", metavar="VERSION",
+                   help="passed on to mps_benchmarks: judge by that torch release (2.15.0) or "
+                        "latest, fetched into its cache (default: the torch it links)")
     p.add_argument("-v", "--verbose", action="store_true", help="log requests on stderr")
     p.add_argument("--backoff", type=float, default=None, help=argparse.SUPPRESS)
     return p
@@ -130,15 +151,22 @@ def run(args: argparse.Namespace) -> int:
         if not token:
             sys.stderr.write("sync_requests: note: GH_TOKEN is not set; unauthenticated "
                              "requests are limited to 60 per hour\n")
-    backoff = args.backoff if args.backoff is not None else _env_number("MPSFB_SYNC_BACKOFF", 1.0)
+    backoff = args.backoff if args.backoff is not None else _env_number("MPSFB_SYNC_BACKOFF")
     client = GitHubClient(
         api_url=args.api_url, token=token, cache_dir=args.cache_dir, offline=args.offline,
-        retries=int(_env_number("MPSFB_SYNC_RETRIES", 3, int)), backoff=backoff,
-        timeout=_env_number("MPSFB_SYNC_TIMEOUT", 30.0), verbose=args.verbose)
+        retries=int(_env_number("MPSFB_SYNC_RETRIES")), backoff=backoff,
+        timeout=_env_number("MPSFB_SYNC_TIMEOUT"), verbose=args.verbose)
+    out_path = output_target(args.out, "--out")  # before anything is fetched
 
     if args.native_functions is not None and not args.mps_benchmarks:
         raise SyncError("--native-functions is passed on to mps_benchmarks: it needs "
                         "--mps-benchmarks PATH")
+    if args.verdict_torch is not None and not args.mps_benchmarks:
+        raise SyncError("--verdict-torch is passed on to mps_benchmarks: it needs "
+                        "--mps-benchmarks PATH")
+    if args.verdict_torch is not None and args.native_functions is not None:
+        raise SyncError("--verdict-torch and --native-functions both name the verdicts' torch: "
+                        "give one")
     if args.mps_benchmarks:
         verdicts.check_binary(args.mps_benchmarks, args.native_functions)
 
@@ -156,8 +184,9 @@ def run(args: argparse.Namespace) -> int:
     for number in issues:
         issue = check_post(client.issue(args.repo, number), f"issue {args.repo}#{number}",
                            is_issue=True)
+        expected = issue.get("comments")
         comments = [check_post(c, f"comment {i} of {args.repo}#{number}")
-                    for i, c in enumerate(client.comments(args.repo, number), 1)]
+                    for i, c in enumerate(client.comments(args.repo, number, expected), 1)]
         seen_ids: Set[object] = set()
         unique_comments = []
         for c in comments:
@@ -167,7 +196,6 @@ def run(args: argparse.Namespace) -> int:
             seen_ids.add(cid)
             unique_comments.append(c)
         comments_read += len(unique_comments)
-        expected = issue.get("comments")
         if isinstance(expected, int) and expected != len(unique_comments):
             client.log(f"{args.repo}#{number}: issue says {expected} comments, read "
                        f"{len(unique_comments)}")
@@ -207,6 +235,8 @@ def run(args: argparse.Namespace) -> int:
         generated["unresolved_ops"] = unresolved
     if t.unrecognised:
         generated["unrecognised_names"] = t.unrecognised
+    if t.limits_applied:
+        generated["limits_applied"] = t.limits_applied
     doc = {"version": 1, "generated": generated, "ops": ops}
     sections, verdict_summary = _record_verdicts(args, doc, ops[len(ops) - n_new:])
     text = render(doc, sections)
@@ -217,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
     if args.mps_benchmarks:
         verdicts.check_loads(args.mps_benchmarks, text)
     try:
-        atomic_write(args.out, text)
+        atomic_write(out_path, text)
     except OSError as exc:
         raise SyncError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     source = "cache" if args.offline else args.api_url
@@ -240,7 +270,8 @@ def _record_verdicts(args: argparse.Namespace, doc: dict, new: List[dict]
         generated["mps_verdicts"] = "not recorded (no --mps-benchmarks)"
         return None, ("MPS verdicts not recorded (no --mps-benchmarks; the sync-targets "
                       "target passes its build's mps_benchmarks)")
-    found = verdicts.list_verdicts(args.mps_benchmarks, render(doc), args.native_functions)
+    found = verdicts.list_verdicts(args.mps_benchmarks, render(doc), args.native_functions,
+                                   args.verdict_torch)
     if found.missing:
         why = f"mps_benchmarks found no native_functions.yaml ({found.missing})"
         generated["mps_verdicts"] = f"not recorded: {why}"
@@ -250,6 +281,8 @@ def _record_verdicts(args: argparse.Namespace, doc: dict, new: List[dict]
     generated["mps_verdicts"] = {
         "torch": found.torch, "from": "mps_benchmarks --list-verdicts",
         "native_functions": found.native_functions,
+        **({"verdict_torch": args.verdict_torch, "verdict_source": found.source}
+           if args.verdict_torch is not None else {}),
         **{v.replace(" ", "_"): n[v][0] for v in VERDICTS}}
     summary = (f"MPS verdicts for torch {found.torch}: {n[FALLS_BACK][0]} entries still fall "
                f"back, {n[NATIVE][0]} native, {n[UNSUPPORTED_DTYPE][0]} unsupported dtype, "

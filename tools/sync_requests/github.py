@@ -8,21 +8,37 @@ scrubbed of it as a second line of defence.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import urllib.parse
-from typing import List, Optional, Set, Tuple
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Set, Tuple
 
 import requests
 
-from .common import SyncError, atomic_write, scrubbable
+from .common import SyncError, atomic_write, read_regular, scrubbable
 
 CACHE_FORMAT = 1
+PER_PAGE = 100
+# Limits on what GitHub may send (docs/fuzzing.md "Limits"), each with its reason:
+# a page holds PER_PAGE comments of at most 65,536 characters, 6 bytes each at worst in JSON
+# ("\u0000"), plus about 3 KB of fields: under 38 MiB.
+MAX_RESPONSE_BYTES = 40 << 20
+# A cache file is a response re-written with indent=1 (one line per value): room for that.
+MAX_CACHE_BYTES = 2 * MAX_RESPONSE_BYTES
+# Pages of one issue's comments, whatever its `comments` count says: 100,000 comments (the
+# busiest tracking issue has about 1,500).
+MAX_PAGES = 1000
+MAX_BACKOFF_S = 60.0   # one retry's wait at most, whatever MPSFB_SYNC_BACKOFF x 2^n says
 
 
 def _origin(url: str) -> Tuple[str, str]:
@@ -42,6 +58,48 @@ def _describe_connection_error(exc: Exception) -> str:
     if "Network is unreachable" in text:
         return "network unreachable"
     return type(exc).__name__
+
+
+class _DeadlinePassed(BaseException):
+    """Raised by the interval timer when a request is past its deadline.  A BaseException,
+    like KeyboardInterrupt, so that no `except Exception` in requests or urllib3 keeps it."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _DeadlinePassed in the main thread once `seconds` have passed.
+
+    requests' timeout bounds each wait for a byte, not the request: a server sending a byte a
+    second (headers or body) never trips it.  A timer interrupts the blocking read instead.
+    Off the main thread (no signals there) the body loop's own clock check is what remains.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "setitimer"):
+        yield
+        return
+
+    def expired(signum, frame):
+        raise _DeadlinePassed()
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass
+class _Reply:
+    """One HTTP response, read whole (at most MAX_RESPONSE_BYTES)."""
+    status_code: int
+    headers: requests.structures.CaseInsensitiveDict
+    url: str
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
 
 
 def _local_time(epoch: str) -> Optional[str]:
@@ -96,12 +154,16 @@ class GitHubClient:
 
     def load_cache(self, url: str) -> Optional[dict]:
         path = self.cache_path(url)
-        if not os.path.exists(path):
-            return None
         try:
-            with open(path, encoding="utf-8") as f:
-                entry = json.load(f)
-        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            data = read_regular(path, MAX_CACHE_BYTES, "cache file")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SyncError(f"cache file {path} cannot be read ({exc.strerror or exc}); "
+                            "delete it and sync online") from None
+        try:
+            entry = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise SyncError(f"cache file {path} is malformed or truncated ({exc}); "
                             "delete it and sync online") from None
         if (not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT
@@ -120,7 +182,11 @@ class GitHubClient:
         text = json.dumps(entry, ensure_ascii=False, indent=1)
         if self._scrub and self._scrub in text:
             text = text.replace(self._scrub, "***")
-        atomic_write(self.cache_path(url), text)
+        try:
+            atomic_write(self.cache_path(url), text)
+        except OSError as exc:  # the temporary file's name would say nothing useful
+            raise SyncError(f"cannot write the response cache in --cache-dir {self.cache_dir}: "
+                            f"{exc.strerror or exc}; pass a writable --cache-dir") from None
 
     # -- HTTP ----------------------------------------------------------------------------
     def _headers(self, url: str, etag: Optional[str]) -> dict:
@@ -133,14 +199,40 @@ class GitHubClient:
             headers["If-None-Match"] = etag
         return headers
 
-    def _get(self, url: str, headers: dict, what: str) -> requests.Response:
+    def _fetch(self, url: str, headers: dict, what: str) -> _Reply:
+        """One GET, read whole within self.timeout seconds and MAX_RESPONSE_BYTES."""
+        started = time.monotonic()
+        with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as resp:
+            length = resp.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > MAX_RESPONSE_BYTES:
+                raise SyncError(f"the API response for {what} has {int(length)} bytes, more than "
+                                f"the {MAX_RESPONSE_BYTES} a page of {PER_PAGE} comments can take")
+            chunks, size = [], 0
+            for chunk in resp.iter_content(64 << 10):
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise SyncError(f"the API response for {what} is longer than the "
+                                    f"{MAX_RESPONSE_BYTES} bytes a page of {PER_PAGE} comments "
+                                    "can take")
+                chunks.append(chunk)
+                if time.monotonic() - started > self.timeout:
+                    raise _DeadlinePassed()
+            return _Reply(resp.status_code, resp.headers, resp.url, b"".join(chunks))
+
+    def _get(self, url: str, headers: dict, what: str) -> _Reply:
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                resp = self.session.get(url, headers=headers, timeout=self.timeout)
+                with _deadline(self.timeout):
+                    resp = self._fetch(url, headers, what)
             except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as exc:
-                problem = _describe_connection_error(exc)
+                    requests.exceptions.ChunkedEncodingError, _DeadlinePassed) as exc:
+                if isinstance(exc, _DeadlinePassed):  # the connection is in an unknown state
+                    self.session.close()
+                    self.session = requests.Session()
+                    problem = f"no whole response within MPSFB_SYNC_TIMEOUT={self.timeout:g} s"
+                else:
+                    problem = _describe_connection_error(exc)
                 if attempt == attempts:
                     raise SyncError(
                         f"cannot reach {self.api_url} while fetching {what}: {problem} "
@@ -156,17 +248,17 @@ class GitHubClient:
                     raise SyncError(
                         f"server error {resp.status_code} from {self.api_url} while fetching "
                         f"{what} (after {attempts} attempts with backoff); try again later")
-            delay = self.backoff * (2 ** (attempt - 1))
+            delay = min(self.backoff * (2 ** (attempt - 1)), MAX_BACKOFF_S)
             self.log(f"{what}: {problem}; retry {attempt}/{self.retries} in {delay:.2f}s")
             self.stats["retries"] += 1
             time.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _fail(self, resp: requests.Response, what: str) -> None:
+    def _fail(self, resp: _Reply, what: str) -> None:
         status = resp.status_code
         try:
             api_msg = str(resp.json().get("message", ""))
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             api_msg = ""
         remaining = resp.headers.get("X-RateLimit-Remaining")
         limited = remaining == "0" or "rate limit" in api_msg.lower()
@@ -209,7 +301,8 @@ class GitHubClient:
                                 "cached for it")
             self.stats["not_modified"] += 1
             fresh = resp.headers.get("Link")
-            return entry["body"], self._next(url, fresh or entry.get("link"), rebase=not fresh)
+            return entry["body"], self._same_origin(
+                self._next(url, fresh or entry.get("link"), rebase=not fresh), what)
         if resp.status_code != 200:
             self._fail(resp, what)
         try:
@@ -217,21 +310,38 @@ class GitHubClient:
         except (ValueError, RecursionError):  # RecursionError: nested deeper than json can read
             raise SyncError(f"malformed JSON in the API response for {what}") from None
         link = resp.headers.get("Link")
+        nxt = self._same_origin(self._next(url, link), what)  # checked before it is cached
         self.store_cache(url, resp.headers.get("ETag"), link, body)
         self.stats["fetched"] += 1
-        return body, self._next(url, link)
+        return body, nxt
+
+    def _same_origin(self, nxt: Optional[str], what: str) -> Optional[str]:
+        """Pages are followed only within the --api-url origin: another host's page would be
+        merged and cached as GitHub's (and would be sent the token's requests)."""
+        if nxt is not None and _origin(nxt) != _origin(self.api_url):
+            raise SyncError(f"the API response for {what} names its next page on another "
+                            f"origin ({self.redact(nxt)[:200]}); the sync follows Link: next "
+                            f"only within --api-url {self.api_url}")
+        return nxt
 
     @staticmethod
     def _next(url: str, link: Optional[str], rebase: bool = False) -> Optional[str]:
         """The rel="next" URL of a Link header.  `rebase`: the header is from the cache and
-        may name the host it was recorded from; keep its path and query on `url`'s host."""
+        may name the host it was recorded from; keep its path and query on `url`'s host.
+        SyncError for a next URL that is not one (`<http://[::1>`)."""
         if not link:
             return None
         for item in requests.utils.parse_header_links(link):
             if item.get("rel") == "next" and item.get("url"):
-                nxt = urllib.parse.urljoin(url, item["url"])
+                try:
+                    nxt = urllib.parse.urljoin(url, item["url"])
+                    there = urllib.parse.urlsplit(nxt)
+                    _ = there.port  # a port that is not a number raises here
+                except ValueError:
+                    raise SyncError(f"malformed Link header: the next page "
+                                    f"{item['url'][:200]!r} is not a URL") from None
                 if rebase:
-                    here, there = urllib.parse.urlsplit(url), urllib.parse.urlsplit(nxt)
+                    here = urllib.parse.urlsplit(url)
                     nxt = urllib.parse.urlunsplit(
                         (here.scheme, here.netloc, there.path, there.query, ""))
                 return nxt
@@ -244,8 +354,13 @@ class GitHubClient:
             raise SyncError(f"malformed API response for issue {repo}#{number} (not an object)")
         return body
 
-    def comments(self, repo: str, number: int) -> List[dict]:
-        url: Optional[str] = f"{self.api_url}/repos/{repo}/issues/{number}/comments?per_page=100"
+    def comments(self, repo: str, number: int, expected: Optional[int] = None) -> List[dict]:
+        """Every comment page of the issue.  `expected`, the issue's `comments` count, bounds
+        the pagination: every page but the last holds a comment, and the pages hold at most
+        `expected` comments and a page more (posted while the sync reads), in MAX_PAGES."""
+        url: Optional[str] = (f"{self.api_url}/repos/{repo}/issues/{number}/comments"
+                              f"?per_page={PER_PAGE}")
+        most = max(0, expected if expected is not None else MAX_PAGES * PER_PAGE) + PER_PAGE
         out: List[dict] = []
         seen_urls: Set[str] = set()
         page = 1
@@ -258,5 +373,12 @@ class GitHubClient:
                 raise SyncError(f"malformed API response for comments of {repo}#{number} "
                                 f"page {page} (not a list)")
             out.extend(body)  # each checked by response.check_post, naming a bad one
+            if url and (not body or len(out) > most or page == MAX_PAGES):
+                why = ("it is empty" if not body else
+                       f"{len(out)} comments are read and the issue has "
+                       f"{'no count of' if expected is None else expected} comments"
+                       if len(out) > most else f"{MAX_PAGES} pages are the most the sync reads")
+                raise SyncError(f"pagination of {repo}#{number} does not end: page {page} names "
+                                f"a next page, but {why}")
             page += 1
         return out

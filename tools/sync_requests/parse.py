@@ -6,6 +6,7 @@ per wording.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 from .common import unique
 
 USE_CASE_CHARS = 100     # per use case
+# GitHub's own limit on a comment's body; a longer one (a cache edited by hand, another API)
+# is read to there.
+MAX_COMMENT_CHARS = 65_536
 
 # Namespaces of C++ libraries that show up in pasted tracebacks (`c10::Error`,
 # `at::native::...`, `std::string`); a `ns::name` with these is never an op.
@@ -136,7 +140,16 @@ _CUE_RE = re.compile(
     r"(?=[ \t]*(?:(?:for|on|of|to)\b[ \t]*)?(?:(?:the|an?)[ \t]+)?(:?)[ \t]*"
     r"([`'\"]?[\w.]+(?:\(\))?[`'\"]?))")
 _BACKTICK_RE = re.compile(r"(?<!`)`([^`\n]{1,80})`(?!`)")
-_HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_SPACE_RUN_RE = re.compile(r"\s+")
+
+# Note [Linear time on any comment]: a public comment is up to 65,536 characters of anyone's
+# text, and Python's re backtracks. The patterns above put optional spaces next to each other
+# (`\s*,?\s*`, `torch\s*(?:=|\s)\s*`), which on a run of N spaces tries O(N^2) or O(N^3)
+# splits; so before any pattern runs, every run of whitespace becomes one character (a
+# newline if it held one, else a space), and adjacent optional spaces can split one character
+# only. What is not a pattern is linear by construction: HTML comments are found with
+# str.find, a "need: a, b, c" list is read once however many cues it holds, shapes and dtypes
+# find their op by bisection. test_sync_hostile.py times each hostile form at 64 KB.
 
 
 @dataclass
@@ -276,6 +289,7 @@ def _split_list(value: str) -> List[str]:
 
 def _bare_mentions(text: str, known: Set[str], unrecognised: List[str]) -> List[Mention]:
     found: List[Mention] = []
+    listed_to = 0  # the end of the last "cue: a, b, c" list read: cues inside it are its words
 
     def take(token: str, pos: int, slot: str) -> None:
         op, attempt = normalise_bare(token, known, slot)
@@ -288,10 +302,13 @@ def _bare_mentions(text: str, known: Set[str], unrecognised: List[str]) -> List[
         for tok in _split_list(m.group(1)):
             take(tok, m.start(1), "template")
     for m in _CUE_RE.finditer(text):                      # +1 for x / voting for: x, y
+        if m.start() < listed_to:
+            continue
         take(m.group(2), m.start(2), "cue")
         if m.group(1):                                    # "...: a, b and c" -> the list
             end = text.find("\n", m.end(2))
-            for extra in _split_list(text[m.end(2):end if end >= 0 else len(text)]):
+            listed_to = end if end >= 0 else len(text)
+            for extra in _split_list(text[m.end(2):listed_to]):
                 take(extra, m.end(2), "cue")
     for m in _BACKTICK_RE.finditer(text):                 # `cumsum`
         take(m.group(1), m.start(1), "backtick")
@@ -299,16 +316,16 @@ def _bare_mentions(text: str, known: Set[str], unrecognised: List[str]) -> List[
 
 
 def _shapes(text: str) -> List[Tuple[int, List[int]]]:
-    spans: List[Tuple[int, int]] = []
+    covered = bytearray(len(text) + 1)   # 1 inside a shape already found
     found: List[Tuple[int, List[int]]] = []
 
     def add(m: re.Match, dims_text: Optional[str], sep: str) -> None:
-        if any(s <= m.start() < e for s, e in spans):
+        if covered[m.start()]:
             return
         dims = [int(d) for d in re.split(sep, dims_text)] if dims_text else []
         if any(d <= 0 or d > _MAX_DIM for d in dims):
             return
-        spans.append((m.start(), m.end()))
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
         found.append((m.start(), dims))
 
     for m in _SIZE_RE.finditer(text):
@@ -339,6 +356,19 @@ def _clean_use_case(text: str) -> Optional[str]:
     return text
 
 
+def _without_html_comments(text: str) -> str:
+    """`<!-- ... -->` blanked (GitHub does not show them: the issue template's hints); an
+    unclosed one stays text."""
+    out, pos = [], 0
+    while True:
+        start = text.find("<!--", pos)
+        end = text.find("-->", start + 4) if start >= 0 else -1
+        if end < 0:
+            return "".join(out) + text[pos:]
+        out += [text[pos:start], " "]
+        pos = end + 3
+
+
 def parse_comment(body: Optional[str], known: Iterable[str] = ()) -> Parsed:
     """Find the ops, shapes, dtypes, torch versions and commit hashes in one comment.
 
@@ -353,7 +383,8 @@ def parse_comment(body: Optional[str], known: Iterable[str] = ()) -> Parsed:
       3. quoted lines ('> ...') count only when the rest of the comment names no op.
     """
     known_set = set(known)
-    text = _HTML_COMMENT_RE.sub(lambda m: " " * len(m.group(0)), (body or "").replace("\r\n", "\n"))
+    text = _SPACE_RUN_RE.sub(lambda m: "\n" if "\n" in m.group(0) else " ",
+                             _without_html_comments((body or "")[:MAX_COMMENT_CHARS]))
     parsed = Parsed()
 
     own, has_quotes = _mask_quotes(text)
@@ -375,12 +406,14 @@ def parse_comment(body: Optional[str], known: Iterable[str] = ()) -> Parsed:
         shapes: Dict[str, List[List[int]]] = collections.defaultdict(list)
         dtypes: Dict[str, List[str]] = collections.defaultdict(list)
 
+        starts = [mm.pos for mm in mentions]   # sorted
+
         def nearest(pos: int) -> str:
             """The op mentioned last before `pos` (else the first one after it)."""
             if len(families) == 1:
                 return families[0]
-            before = [mm for mm in mentions if mm.pos <= pos]
-            return (before[-1] if before else mentions[0]).family
+            before = bisect.bisect_right(starts, pos)
+            return mentions[before - 1 if before else 0].family
 
         for pos, shape in _shapes(region):
             shapes[nearest(pos)].append(shape)

@@ -12,6 +12,7 @@ Absent and null fields are allowed and read as GitHub's defaults, as before.
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from typing import Any, Dict, Optional, Tuple, Type
 
 from .common import SyncError
@@ -28,6 +29,23 @@ def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             int: "an integer", float: "a number", type(None): "null"}.get(type(value),
                                                                           type(value).__name__)
+
+
+# RFC 3986's characters: no space, quote, angle bracket or backtick that could end a link in
+# the Markdown or HTML a report writes the URL into.
+_URL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                       "-._~:/?#[]@!$&'()*+,;=%")
+
+
+def _https_url(url: str) -> bool:
+    """An https URL with a host: what GitHub's html_url is, and all a link may be (a
+    `javascript:` URL from a hostile cache or proxy would be a live link in a report)."""
+    if not url.startswith("https://") or not set(url) <= _URL_CHARS:
+        return False
+    try:
+        return bool(urllib.parse.urlsplit(url).hostname)
+    except ValueError:
+        return False
 
 
 def _field(obj: Dict[str, Any], key: str, types: Tuple[Type, ...], expected: str,
@@ -60,7 +78,10 @@ def check_post(obj: Any, where: str, is_issue: bool = False) -> Dict[str, Any]:
         except ValueError:
             raise SyncError(f"malformed API response: {where}: 'created_at' is {_shown(created)}, "
                             "expected an ISO 8601 time such as 2024-05-01T12:00:00Z") from None
-    _field(obj, "html_url", (str,), "a URL", where)
+    url = _field(obj, "html_url", (str,), "an https URL", where)
+    if url is not None and not _https_url(url):
+        raise SyncError(f"malformed API response: {where}: 'html_url' is {_shown(url)}, expected "
+                        "an https URL such as https://github.com/o/r/issues/1#issuecomment-2")
     _field(obj, "body", (str,), "a string", where)
     reactions = _field(obj, "reactions", (dict,), "an object of reaction counts", where)
     if reactions is not None:

@@ -13,10 +13,11 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from .common import DEFAULT_SEED, SyncError
+from .common import DEFAULT_SEED, SyncError, read_regular
 from .parse import op_family
 from .render import FlowList, flowify
-from .schema import DTYPES, ENTRY_KEYS, ENTRY_MAPS, TOP_KEYS
+from .schema import (DTYPE_BYTES, DTYPES, ENTRY_KEYS, ENTRY_MAPS, MAX_COUNT, MAX_OP_NAME,
+                     MAX_SHAPE_DIMS, MEMORY_BUDGET_MB, TOP_KEYS)
 from .tally import FamilyDemand, Tally
 
 MAX_NEW_SHAPES = 4       # shapes kept for a new op
@@ -26,8 +27,58 @@ CHECK_OPS_MODES = ("auto", "torch", "off")
 NAMESPACE_REQUIRES = {"torchvision": "torchvision", "torchaudio": "torchaudio"}
 
 
+# Bounds on the seed (docs/fuzzing.md "Limits"): the nodes a full walk visits, each alias
+# counting its anchor's nodes again, as the C++ decoder counts them (benchmarks/yaml_guard.h:
+# ops/targets.seed.yaml has about 9,000; aliases of aliases otherwise grow geometrically, and
+# the output would write every copy); the nesting, which PyYAML's composer recurses through
+# (a targets file nests about 7 levels); the file's size, a hundred times the project's seed.
+MAX_SEED_NODES = 1_000_000
+MAX_SEED_DEPTH = 128
+MAX_SEED_BYTES = 16 << 20
+
+
 class _SeedLoader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as strings (first_request: 2024-05-02 stays text)."""
+    """SafeLoader that keeps dates as strings (first_request: 2024-05-02 stays text) and
+    counts, while composing, the nodes a walk of the document visits with aliases expanded:
+    a node's count is kept as it is composed, so an alias costs a lookup, never a walk."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._walk_nodes = 0
+        self._depth = 0
+        self._sizes: Dict[int, int] = {}   # id(node) -> nodes under it, aliases expanded
+
+    def _count(self, n: int, mark, what: str) -> None:
+        self._walk_nodes += n
+        if self._walk_nodes > MAX_SEED_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"{what} brings the document past {MAX_SEED_NODES} nodes with its "
+                "aliases expanded (expected: a targets file of plain values)", mark)
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)   # the anchored node itself, shared
+            self._count(self._sizes.get(id(node), 1), event.start_mark, f"alias *{event.anchor}")
+            return node
+        if self._depth >= MAX_SEED_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nesting deeper than {MAX_SEED_DEPTH} levels (expected: a targets "
+                "file nests about 7)", event.start_mark)
+        self._count(1, event.start_mark, "this node")
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = []
+        self._sizes[id(node)] = 1 + sum(self._sizes.get(id(c), 1) for c in children)
+        return node
 
 
 _SeedLoader.yaml_implicit_resolvers = {
@@ -53,8 +104,8 @@ def load_seed(path: Optional[str], explicit: bool) -> List[dict]:
                          "ops only\n")
         return []
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.load(f, Loader=_SeedLoader)  # noqa: S506 - SafeLoader subclass
+        text = read_regular(path, MAX_SEED_BYTES, "seed").decode("utf-8")
+        data = yaml.load(text, Loader=_SeedLoader)  # noqa: S506 - SafeLoader subclass
     except (OSError, UnicodeDecodeError) as exc:
         raise SyncError(f"cannot read seed {path}: {exc}") from None
     except yaml.YAMLError as exc:
@@ -168,12 +219,51 @@ def resolve_new_op(family: str, d: FamilyDemand,
     return name, f"the dispatcher has no {ordered[0]}, so {name}"
 
 
+def _shown_op(op: str) -> str:
+    return op if len(op) <= 60 else f"{op[:40]}... ({len(op)} characters)"
+
+
+def _fitting_demand(op: str, d: FamilyDemand, notes: List[str]) -> dict:
+    """The family's demand block, its counts clipped to what the decoder reads (int64)."""
+    demand = d.as_yaml()
+    for key in ("votes", "users", "thumbs_up"):
+        if demand[key] > MAX_COUNT:
+            notes.append(f"{_shown_op(op)}: demand.{key} {demand[key]} clipped to {MAX_COUNT} "
+                         "(int64, what mps_benchmarks reads)")
+            demand[key] = MAX_COUNT
+    return demand
+
+
+def _fitting_shapes(op: str, shapes: List[List[int]], dtypes: List[str],
+                    notes: List[str]) -> List[List[int]]:
+    """The shapes mps_benchmarks accepts for an entry of these dtypes: at most MAX_SHAPE_DIMS
+    dimensions, an input tensor within its default memory budget for every dtype."""
+    widest = max(dtypes, key=lambda x: DTYPE_BYTES[x])
+    kept, dropped = [], []
+    for shape in shapes:
+        size = DTYPE_BYTES[widest]
+        for dim in shape:
+            size *= dim
+        if len(shape) > MAX_SHAPE_DIMS:
+            dropped.append(f"a shape of {len(shape)} dimensions (more than {MAX_SHAPE_DIMS})")
+        elif size > MEMORY_BUDGET_MB << 20:
+            dropped.append(f"{'x'.join(map(str, shape))} ({widest} needs {size >> 20} MiB, over "
+                           f"the {MEMORY_BUDGET_MB} MiB budget)")
+        else:
+            kept.append(shape)
+    if dropped:
+        notes.append(f"{op}: {len(dropped)} shape(s) dropped, e.g. {dropped[0]}")
+    return kept
+
+
 def merge(seed_ops: List[dict], t: Tally, checker: Optional[OpChecker] = None
           ) -> Tuple[List[dict], List[str], int, Dict[str, int]]:
     """Seed entries (in seed order, demand refreshed) + new ops (votes descending).
 
     Returns (ops, seed ops that kept their seed demand, number of new ops, requested
-    aten ops the dispatcher does not know -> votes; those are left out).
+    aten ops the dispatcher does not know -> votes; those are left out).  What comments
+    asked for beyond the C++ decoder's limits (schema.py) is dropped or clipped, and said in
+    t.limits_applied (generated.limits_applied).
     """
     out: List[dict] = []
     kept: List[str] = []
@@ -184,7 +274,7 @@ def merge(seed_ops: List[dict], t: Tally, checker: Optional[OpChecker] = None
         fresh = t.families.get(fam)
         old = entry.get("demand")
         if fresh is not None:
-            demand = fresh.as_yaml()
+            demand = _fitting_demand(entry["op"], fresh, t.limits_applied)
         elif isinstance(old, dict) and old.get("links"):
             demand = old                        # hand-curated links the sync cannot see
             kept.append(entry["op"])
@@ -203,7 +293,14 @@ def merge(seed_ops: List[dict], t: Tally, checker: Optional[OpChecker] = None
     unresolved: Dict[str, int] = {}
     n_new = 0
     checked = checker is not None and checker.active
+    long_names = [(fam, d) for fam, d in new if len(fam) > MAX_OP_NAME]
+    if long_names:
+        t.limits_applied.append(
+            f"{len(long_names)} op name(s) longer than {MAX_OP_NAME} characters dropped "
+            f"({sum(d.votes for _, d in long_names)} votes), e.g. {_shown_op(long_names[0][0])}")
     for fam, d in new:
+        if len(fam) > MAX_OP_NAME:
+            continue
         ns = fam.partition("::")[0]
         op, remark = resolve_new_op(fam, d, checker)
         requires = NAMESPACE_REQUIRES.get(ns)
@@ -214,16 +311,21 @@ def merge(seed_ops: List[dict], t: Tally, checker: Optional[OpChecker] = None
             # another library's op, not loaded (or not checked) here: `requires:` makes the
             # suite report it as unavailable instead of rejecting the file
             op, requires = op or resolve_new_op(fam, d, None)[0], requires or ns
-        shapes = [list(s) for s, _ in sorted(d.shapes.items(), key=lambda kv: -kv[1])]
-        shapes = shapes[:MAX_NEW_SHAPES] or default_shapes(fam)
+        if len(op) > MAX_OP_NAME:  # the family fits, its most requested overload does not
+            t.limits_applied.append(f"{_shown_op(op)}: op name longer than {MAX_OP_NAME} "
+                                    f"characters; {fam} used")
+            op = fam
         dtypes = [x for x in DTYPES if x in d.dtypes] or ["f32"]
+        shapes = [list(s) for s, _ in sorted(d.shapes.items(), key=lambda kv: -kv[1])]
+        shapes = _fitting_shapes(op, shapes, dtypes, t.limits_applied)
+        shapes = shapes[:MAX_NEW_SHAPES] or default_shapes(fam)
         entry = {"op": op, "shapes": FlowList(FlowList(s) for s in shapes),
                  "dtypes": FlowList(dtypes), "needs_fixture": True}
         if requires:
             entry["requires"] = requires
         note = "new from sync_requests; requested as " + ", ".join(sorted(d.variants))
         entry["note"] = note + (f"; {remark}" if remark else "")
-        entry["demand"] = d.as_yaml()
+        entry["demand"] = _fitting_demand(op, d, t.limits_applied)
         out.append(entry)
         n_new += 1
     return out, kept, n_new, unresolved

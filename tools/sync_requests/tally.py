@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .common import unique
-from .parse import op_family, parse_comment
+from .parse import MAX_COMMENT_CHARS, op_family, parse_comment
 from .render import FlowList
 
 # author_association values of people who answer requests rather than make them.
@@ -98,10 +98,17 @@ class Tally:
     torch_versions: List[str] = field(default_factory=list)
     commit_hashes: List[str] = field(default_factory=list)
     unrecognised: List[str] = field(default_factory=list)
+    # What was cut to the limits of GitHub or of the C++ decoder, one line each
+    # (generated.limits_applied; seed.merge adds its own).
+    limits_applied: List[str] = field(default_factory=list)
 
 
 def tally(posts: Sequence[Post], known: Set[str], since: Optional[str]) -> Tally:
     t = Tally()
+    long_posts = sum(len(post.body) > MAX_COMMENT_CHARS for post in posts)
+    if long_posts:
+        t.limits_applied.append(f"{long_posts} comment(s) longer than {MAX_COMMENT_CHARS} "
+                                "characters (GitHub's limit) read to there")
     for post in posts:
         if post.is_bot:
             t.ignored["bots"] += 1

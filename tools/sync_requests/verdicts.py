@@ -41,6 +41,7 @@ class Verdicts:
     torch: str
     native_functions: str        # the yaml's path, or "not found: why"
     rows: List[dict]             # one per entry, in file order
+    source: str = ""             # the verdicts' source (torch, file, sha256 or commit)
 
     @property
     def missing(self) -> Optional[str]:
@@ -112,11 +113,14 @@ def _where(problem: str, path: str, text: str, what: str) -> str:
     return f"{place} (line {line} of {what}): {message}"
 
 
-def list_verdicts(binary: str, text: str, native_functions: Optional[str]) -> Verdicts:
+def list_verdicts(binary: str, text: str, native_functions: Optional[str],
+                  verdict_torch: Optional[str] = None) -> Verdicts:
     """Run `mps_benchmarks --list-verdicts` on the merged targets `text`."""
     flags = ["--list-verdicts"]
     if native_functions is not None:
         flags.append(f"--native-functions={native_functions}")
+    if verdict_torch is not None:
+        flags.append(f"--verdict-torch={verdict_torch}")
     proc, detail = _run(binary, flags, text, "<merged targets>")
     if proc.returncode != 0:
         raise SyncError(f"mps_benchmarks --list-verdicts failed (exit {proc.returncode}): "
@@ -125,7 +129,8 @@ def list_verdicts(binary: str, text: str, native_functions: Optional[str]) -> Ve
         data = json.loads(proc.stdout)
         rows = data["ops"]
         result = Verdicts(torch=data["torch_version"],
-                          native_functions=data["native_functions"], rows=rows)
+                          native_functions=data["native_functions"], rows=rows,
+                          source=str(data.get("verdict_source", "")))
         ok = (isinstance(result.torch, str) and isinstance(result.native_functions, str)
               and isinstance(rows, list) and all(isinstance(r, dict) for r in rows))
     except (ValueError, KeyError, TypeError):
