@@ -67,7 +67,7 @@ std::vector<std::string> trace_ops(const Workload& w, const c10::Device& device)
 struct Prepared {
   Workload workload;
   c10::Device device{c10::kCPU};
-  std::string label_suffix;  // "; emulated=..." in emulate mode
+  std::optional<std::string> emulated;  // emulate mode: the label's emulated ops, comma list
   bool mapped = false;
   AttributionTotals map;  // the RecordFunction passes
   double rf_overhead_pct = 0;
@@ -148,7 +148,9 @@ void run_benchmark(benchmark::State& state, Prepared& p) {
   counters::set(state, counters::kTotalOps, p.map.total_ops());
   counters::set(state, counters::kRfFallbackPct, p.map.fallback_pct());
   counters::set(state, counters::kRfOverheadPct, p.rf_overhead_pct);
-  state.SetLabel("top_fallback=" + share.top_fallback(kTopFallbackOps) + p.label_suffix);
+  label::Fields fields = {{label::kTopFallback, share.top_fallback(kTopFallbackOps)}};
+  if (p.emulated) fields.emplace_back(label::kEmulated, *p.emulated);
+  state.SetLabel(label::format(fields));
 }
 
 }  // namespace
@@ -372,11 +374,11 @@ int run_workload(const CliOptions& o, const RunContext& ctx) {
     for (const auto& op : emulated)
       (std::find(fell_back.begin(), fell_back.end(), op) != fell_back.end() ? reached : unreached).push_back(op);
     emulated = reached;
-    p->label_suffix = "; emulated=" + join(emulated, ",");
+    p->emulated = join(emulated, ",");
     std::cerr << "mps_benchmarks: emulating the CPU fallback for the ops of " << targets.path
               << " that the workload runs: " << (emulated.empty() ? "(none)" : join(emulated, ", ")) << "\n";
     if (!unreached.empty())
-      std::cerr << "mps_benchmarks: also routed but not reached in a pass (left out of emulated=): "
+      std::cerr << "mps_benchmarks: also routed but not reached in a pass (left out of " << label::kEmulated << "=): "
                 << join(unreached, ", ") << "\n";
   }
 
