@@ -5,7 +5,7 @@
   - whether the top 10 of the report's Top pain ranking is the same;
   - every case whose penalty moved more than --threshold, and whether either run flagged it noisy.
 
-Each run's cases are what mpsfb_report makes of it (its cases.csv): one value per case however
+Each run's cases are what mpsfb_report makes of it (its cases.csv, and its ranking top_pain.csv): one value per case however
 many visits (repetitions) the run made, and the report's own noisy flag (a side's noise, the
 visits' spread included, above contract/result.h kNoisyAbove), so no rule is written twice.
 
@@ -19,7 +19,6 @@ import csv
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -63,8 +62,6 @@ def report(report_bin, run, targets):
             sys.exit(f"compare_runs.py: {report_bin}: {e}")
         if r.returncode != 0:
             sys.exit(f"compare_runs.py: {report_bin} failed on {run}: {r.stderr.strip()}")
-        with open(f"{tmp}/summary.md", encoding="utf-8") as f:
-            text = f.read()
         cases = {}
         with open(f"{tmp}/cases.csv", encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f):
@@ -74,8 +71,9 @@ def report(report_bin, run, targets):
                 case = {k: float(row[k]) for k in numbers if row.get(k)}
                 case["noisy"] = row.get("noisy") == "yes"
                 cases[name] = case
-    section = text.split("## Top pain", 1)[1].split("\n## ", 1)[0] if "## Top pain" in text else ""
-    return cases, [m.group(1) for m in re.finditer(r"^\| \d+ \| `([^`]+)` \|", section, re.MULTILINE)]
+        with open(f"{tmp}/top_pain.csv", encoding="utf-8", newline="") as f:  # the ranking, rank order
+            top = [row["op"] for row in csv.DictReader(f)]
+    return cases, top
 
 
 def quantile(sorted_values, q):

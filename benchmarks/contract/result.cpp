@@ -140,6 +140,11 @@ const std::vector<Key>& keys() {
        false},
       {kStaticVerdict, "MPS runs: the static verdict beside the run-time one", Row::kCase, false, false},
       {kVerdictFinding, "MPS runs: where run time and static disagree", Row::kCase, false, false},
+      {kVerdictTorch, "the torch the static verdicts are for (--verdict-torch, a source tree's version, or the linked "
+                      "torch)",
+       Row::kCase, false, false},
+      {kVerdictId, "the files the static verdicts were read from: \"sha256:<hex>\" of the yaml, or \"commit:<hex>\"",
+       Row::kCase, false, false},
       {kTopFallback, "the workload's top fallback ops by share of op time (\"aten::x:41.2%,aten::y:10.1%\")",
        Row::kWorkload, false, true},
       {kEmulated, "emulate mode: the targets' ops a workload pass reached and emulated, comma list", Row::kWorkload,

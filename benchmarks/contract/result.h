@@ -115,6 +115,8 @@ inline constexpr const char* kStaticVerdict = "static_verdict";
 inline constexpr const char* kVerdictFinding = "verdict_finding";
 inline constexpr const char* kTopFallback = "top_fallback";
 inline constexpr const char* kEmulated = "emulated";
+inline constexpr const char* kVerdictTorch = "verdict_torch";
+inline constexpr const char* kVerdictId = "verdict_id";
 
 enum class Row { kCase, kWorkload };
 // One row per label key. `case_column`: the report's case tables carry it as a column;
@@ -165,6 +167,8 @@ inline constexpr const char* kTargetsSha1 = "targets_sha1";
 inline constexpr const char* kMpsBuild = "mps_build";
 inline constexpr const char* kNativeFunctions = "native_functions";  // the yaml the static verdicts come from, or why none
 inline constexpr const char* kVerdictTorch = "verdict_torch";        // torch version the verdicts are for
+inline constexpr const char* kVerdictSource = "verdict_source";      // the verdicts' source: torch, file, sha256 or commit
+inline constexpr const char* kVerdictId = "verdict_id";              // "sha256:<hex>" of the yaml, or "commit:<hex>"
 inline constexpr const char* kH2dGBps = "h2d_GBps";
 inline constexpr const char* kD2hGBps = "d2h_GBps";
 inline constexpr const char* kSyncUs = "sync_us";

@@ -145,7 +145,13 @@ Book::Book(std::optional<NativeFunctions> nf, std::string torch_version, std::st
 }
 
 std::string Book::yaml_source() const {
-  return "static: native_functions.yaml of torch " + torch_;
+  return origin_.described.empty() ? "static: native_functions.yaml of torch " + torch_ : origin_.described;
+}
+
+void Book::set_tree(TreeFacts facts) {
+  always_ = std::set<std::string>(facts.always.begin(), facts.always.end());
+  always_source_ = std::move(facts.always_source);
+  registered_ = std::move(facts.registered);
 }
 
 const Entry* Book::find(const std::string& op) const {
@@ -179,6 +185,8 @@ Static Book::classify(const std::string& op, std::string* why) const {
   if (always_.count(strip_namespace(op)) && !has_mps(op))
     return say(Static::kFallsBack, "static: always falls back, registered in " + always_source_);
   if (const auto src = native_outside_yaml(op)) return say(Static::kNative, "static: MPS kernel in " + *src);
+  if (const auto it = registered_.find(strip_namespace(op)); it != registered_.end())
+    return say(Static::kNative, "static: MPS kernel registered in " + it->second + " (" + yaml_source() + ")");
   // MPSFallback.mm gives it an MPS kernel that only raises: a direct call errors, it never falls back
   // (MPS convolutions run _mps_convolution). Reference: mps-fallback-facts.md §3.
   if (strip_namespace(op) == "_slow_conv2d_forward")
@@ -239,7 +247,11 @@ Verdict Book::judge(const std::string& op, const std::string& dtype, const CallG
   if (!calls) return {verdict::kUnknown, {}, why + "; its leaves were not observed"};
   std::set<std::string> falling, native;
   leaves(op, *calls, 0, falling, native);
-  const std::string judged = yaml_source() + " (composite, judged leaf by leaf as observed in a CPU call)";
+  // The leaves come from the linked torch's CPU call: for another torch's verdict, say so.
+  const std::string judged =
+      yaml_source() + (origin_.linked_torch.empty() || origin_.kind == "linked"
+                           ? " (composite, judged leaf by leaf as observed in a CPU call)"
+                           : " (composite judged by the leaves torch " + origin_.linked_torch + " (linked) runs)");
   if (!falling.empty()) return {verdict::kFallsBack, {falling.begin(), falling.end()}, judged};
   return {verdict::kNative, {native.begin(), native.end()}, judged};
 }

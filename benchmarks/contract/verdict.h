@@ -18,6 +18,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mpsfb::verdicts {
@@ -66,6 +67,23 @@ struct Verdict {
 // Ops called directly inside each op ("aten::name.overload"), as observed in one call.
 using CallGraph = std::map<std::string, std::set<std::string>>;
 
+// Where a Book's verdicts come from (verdict_source.h builds it from the flags).
+struct Origin {
+  std::string kind = "linked";  // linked | release | file | source tree
+  std::string file;             // the native_functions.yaml read
+  std::string id;               // "sha256:<hex>" of that yaml, or "commit:<hex>" of a source tree
+  std::string described;        // the source string: "static: native_functions.yaml of torch 2.15.0 (wheel ...)"
+  std::string linked_torch;     // the torch whose CPU calls show a composite's leaves; empty: the same torch
+};
+
+// What a PyTorch source tree says beyond its yaml: MPSFallback.mm's always-fallback rows and the
+// TORCH_LIBRARY_IMPL(aten, MPS, m) registrations of aten/src/ATen/native/mps (native outside the yaml).
+struct TreeFacts {
+  std::vector<std::string> always;          // "name.overload" as registered
+  std::string always_source;                // "aten/src/ATen/mps/MPSFallback.mm of /x at commit abc"
+  std::map<std::string, std::string> registered;  // "name.overload" -> "file:line"
+};
+
 class Book {
  public:
   // `nf` empty (no yaml found): every verdict is unknown, with `why` as its source.
@@ -73,7 +91,11 @@ class Book {
 
   bool has_yaml() const { return nf_.has_value(); }
   const std::string& torch_version() const { return torch_; }
-  std::string yaml_source() const;  // "static: native_functions.yaml of torch 2.13.0"
+  std::string yaml_source() const;  // "static: native_functions.yaml of torch 2.13.0", or origin().described
+  const Origin& origin() const { return origin_; }
+  void set_origin(Origin origin) { origin_ = std::move(origin); }
+  // A source tree's own always-fallback rows (replacing the table's) and MPS registrations.
+  void set_tree(TreeFacts facts);
 
   // The op alone: native, falls back, composite, or unknown (not in the yaml); `why` the rule that decided.
   Static classify(const std::string& op, std::string* why = nullptr) const;
@@ -92,6 +114,8 @@ class Book {
   std::string why_none_;
   std::set<std::string> always_;
   std::string always_source_;
+  Origin origin_;
+  std::map<std::string, std::string> registered_;
 };
 
 // Finds native_functions.yaml next to an installed torch: given the directory of libtorch's

@@ -1,5 +1,5 @@
 # Drives mpsfb_report (or tools/plot_report.py) for one ctest case; registered by
-# tools/report/CMakeLists.txt (mpsfb_report_test). Modes:
+# test/report/CMakeLists.txt (mpsfb_report_test). Modes:
 #   golden  run, then compare every file under data/expected/<NAME>/ with the one produced,
 #           byte for byte, and fail on files produced but not expected. With the environment
 #           variable MPSFB_UPDATE_GOLDEN=1 the produced files replace the expected ones instead.

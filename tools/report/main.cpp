@@ -168,7 +168,7 @@ int report(const Args& a) {
   SummaryOptions options;
   options.demand = demand ? &*demand : nullptr;
   options.plots = a.plots;
-  out.add(a.summary, summary_markdown(m, options));
+  add_report(out, summary_report(m, options), a.summary, std::filesystem::path(a.cases_csv).parent_path().string());
   out.commit();
   std::cerr << "mpsfb_report: " << m.cases.size() << " cases of " << m.ops().size() << " ops -> " << a.results_dir
             << "/, " << a.summary << "\n";
@@ -187,7 +187,6 @@ int mps_log_report(const Args& a) {
   options.results_dir = a.results_dir;
   options.summary = a.summary;
   options.cases_csv = a.cases_csv;
-  options.ops_csv = (std::filesystem::path(a.cases_csv).parent_path() / "fallback_ops.csv").string();
   OutputSet out;
   const std::string what = add_log_report(out, log, options);
   out.commit();

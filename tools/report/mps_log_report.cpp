@@ -1,5 +1,7 @@
 #include "mps_log_report.h"
 
+#include "cells.h"
+#include "section.h"
 #include "table.h"
 #include "text.h"
 
@@ -17,10 +19,6 @@ using mps_log::Outcome;
 
 // Where a user asks for an op MPS lacks (the message of the disabled fallback names it, 2.6+).
 constexpr const char* kRequestIssue = "https://github.com/pytorch/pytorch/issues/141287";
-
-std::string code(const std::string& s) { return "`" + s + "`"; }
-
-std::string cell(const std::optional<double>& v) { return v ? format_number(*v) : std::string(); }
 
 // "512 B", "32 KiB", "1.50 MiB": 1024-based, like the profiler.
 std::string format_bytes(double b) {
@@ -69,12 +67,6 @@ OpDemand demand_of(const TargetsDemand* demand, const std::string& op) {
   return d;
 }
 
-std::string links_cell(const std::vector<std::string>& links) {
-  std::vector<std::string> parts;
-  for (size_t i = 0; i < links.size() && i < 3; ++i) parts.push_back("[" + std::to_string(i + 1) + "](" + links[i] + ")");
-  return parts.empty() ? "—" : join(parts, " ");
-}
-
 // The static verdict of an op name over its overloads in the yaml.
 struct OpStatic {
   std::string text, source;
@@ -121,6 +113,14 @@ struct Line {
   std::optional<OpStatic> statik;
 };
 
+// What every section of the log's summary reads.
+struct LogSummary {
+  const mps_log::Log& log;
+  const mps_log::Summary& s;
+  const LogReportOptions& o;
+  std::vector<Line> lines;  // the ops, most fallback time first
+};
+
 // The one line for stderr and the summary's first paragraph.
 std::string headline(const mps_log::Summary& s, const std::optional<double>& wall_s) {
   switch (s.outcome) {
@@ -156,7 +156,7 @@ Table signature_table(const std::vector<const OpTotals*>& ops, bool with_op) {
       if (with_op) row.push_back(o->op);
       const std::optional<double> mean =
           total && calls ? std::optional<double>(*total / static_cast<double>(calls)) : std::nullopt;
-      row.insert(row.end(), {tensors, std::to_string(calls), cell(total), cell(mean), format_number(copy.bytes), from});
+      row.insert(row.end(), {tensors, std::to_string(calls), number_cell(total), number_cell(mean), format_number(copy.bytes), from});
       t.add_row(std::move(row));
     };
     if (o->signatures.empty())
@@ -185,16 +185,17 @@ Table ops_table(const std::vector<Line>& lines, const mps_log::Summary& s, const
     std::optional<double> share, run;
     if (op.total_ms && s.total_ms && *s.total_ms > 0) share = 100.0 * *op.total_ms / *s.total_ms;
     if (op.total_ms && o.wall_s) run = 100.0 * *op.total_ms / (*o.wall_s * 1000);
-    t.add_row({op.op, std::to_string(op.calls), cell(op.total_ms), cell(op.mean_ms()), format_number(op.copy.bytes),
-               cell(share), cell(run), l.demand.votes ? std::to_string(*l.demand.votes) : "", verdict::kFallsBack,
+    t.add_row({op.op, std::to_string(op.calls), number_cell(op.total_ms), number_cell(op.mean_ms()),
+               format_number(op.copy.bytes), number_cell(share), number_cell(run), votes_csv(l.demand.votes),
+               verdict::kFallsBack,
                kProfilerLogSource, l.statik ? l.statik->text + " (" + l.statik->source + ")" : "", op.source});
   }
   return t;
 }
 
-void context_section(std::ostringstream& out, const mps_log::Log& log, const mps_log::Summary& s,
-                     const LogReportOptions& o) {
-  out << "## Run context\n\n";
+Section context_section(const LogSummary& in) {
+  const auto& [log, s, o, lines] = in;
+  Section out{"Run context"};
   Table t({{"key"}, {"value"}});
   t.add_row({"log", code(log.path)});
   t.add_row({"log lines", std::to_string(log.lines)});
@@ -216,26 +217,31 @@ void context_section(std::ostringstream& out, const mps_log::Log& log, const mps
     t.add_row({"static verdicts: native_functions.yaml", code(o.static_verdicts->path)});
   }
   t.add_row({"targets", o.demand ? code(o.demand->path) : "— (no targets file: votes and links unknown)"});
-  out << to_markdown(t) << "\n";
+  out.table = std::move(t);
+  return out;
 }
 
-void top_section(std::ostringstream& out, const std::vector<Line>& lines, const mps_log::Summary& s,
-                 const LogReportOptions& o) {
-  out << "## Top fallback\n\n";
+// The ranking: in Markdown for reading, and fallback_ops.csv (ops_table) for scripts.
+Section top_section(const LogSummary& in) {
+  const auto& [log, s, o, lines] = in;
+  Section out{"Top fallback"};
+  out.csv = kFallbackOpsCsv;
+  out.data = ops_table(lines, s, o);
   if (s.outcome != Outcome::kFallbacks) {
     if (s.outcome == Outcome::kNoneLogged) {
-      out << "None: the profiler ran and logged no CPU fallback; every op of this run had an MPS kernel.\n\n";
-      return;
+      out.prose = "None: the profiler ran and logged no CPU fallback; every op of this run had an MPS kernel.\n\n";
+      return out;
     }
-    out << "None seen: there is no MPS profiler output in the log, so nothing can be said about fallbacks. The "
-           "profiler writes only when the run uses the MPS device and `PYTORCH_MPS_LOG_PROFILE_INFO` has the CPU "
-           "fallback bits (4 | 64) when torch starts: run the program with `tools/profile_run.sh`, on a Mac whose "
-           "torch has MPS (`torch.backends.mps.is_available()`), with its tensors and model on `\"mps\"`.\n\n";
-    return;
+    out.prose = "None seen: there is no MPS profiler output in the log, so nothing can be said about fallbacks. The "
+                "profiler writes only when the run uses the MPS device and `PYTORCH_MPS_LOG_PROFILE_INFO` has the CPU "
+                "fallback bits (4 | 64) when torch starts: run the program with `tools/profile_run.sh`, on a Mac "
+                "whose torch has MPS (`torch.backends.mps.is_available()`), with its tensors and model on "
+                "`\"mps\"`.\n\n";
+    return out;
   }
-  out << "Every op below ran through the CPU fallback on the Mac that wrote the log (verdict source: "
-      << kProfilerLogSource << "), ranked by the time spent in its fallback: copies to the CPU, the CPU kernel, "
-      << "copies back.\n\n";
+  out.prose = std::string("Every op below ran through the CPU fallback on the Mac that wrote the log (verdict source: ") +
+              kProfilerLogSource +
+              "), ranked by the time spent in its fallback: copies to the CPU, the CPU kernel, copies back.\n\n";
   std::vector<Column> cols = {{"rank", Align::kRight},      {"op"},
                               {"calls", Align::kRight},     {"total (ms)", Align::kRight},
                               {"mean (ms)", Align::kRight}, {"copy overhead", Align::kRight},
@@ -255,53 +261,59 @@ void top_section(std::ostringstream& out, const std::vector<Line>& lines, const 
                                     format_bytes(op.copy.bytes),
                                     op.total_ms && s.total_ms ? pct(*op.total_ms, *s.total_ms) : "—"};
     if (o.wall_s) row.push_back(op.total_ms ? pct(*op.total_ms, *o.wall_s * 1000) : "—");
-    row.push_back(l.demand.votes ? std::to_string(*l.demand.votes) : "—");
+    row.push_back(votes_cell(l.demand.votes));
     row.push_back(links_cell(l.demand.links));
     row.push_back(verdict::kFallsBack);
     row.push_back(kProfilerLogSource);
     if (o.static_verdicts) row.push_back(l.statik->text + " (" + l.statik->source + ")");
     t.add_row(std::move(row));
   }
-  out << to_markdown(t) << "\n";
-  if (!o.demand) out << "No targets file was read: votes and links are unknown.\n\n";
+  out.table = std::move(t);
+  if (!o.demand) out.after = "No targets file was read: votes and links are unknown.\n\n";
+  return out;
 }
 
-void unrequested_section(std::ostringstream& out, const std::vector<Line>& lines, const LogReportOptions& o) {
-  if (!o.demand) return;
+Section unrequested_section(const LogSummary& in) {
+  const auto& o = in.o;
+  if (!o.demand) return {};
   std::vector<std::string> ops;
-  for (const auto& l : lines)
+  for (const auto& l : in.lines)
     if (l.demand.entries.empty()) ops.push_back(code(l.totals->op));
-  if (ops.empty()) return;
-  out << "## Not in the targets file\n\n"
-      << "These fell back in this run but " << code(o.demand->path) << " has no entry for them: " << join(ops, ", ")
-      << ". To ask for an MPS kernel, comment on " << kRequestIssue
-      << " with the use case (the fallback% above is the evidence).\n\n";
+  if (ops.empty()) return {};
+  Section out{"Not in the targets file"};
+  out.prose = "These fell back in this run but " + code(o.demand->path) + " has no entry for them: " + join(ops, ", ") +
+              ". To ask for an MPS kernel, comment on " + kRequestIssue +
+              " with the use case (the fallback% above is the evidence).\n\n";
+  return out;
 }
 
-void findings_section(std::ostringstream& out, const std::vector<Line>& lines, const LogReportOptions& o) {
-  if (!o.static_verdicts) return;
+Section findings_section(const LogSummary& in) {
+  const auto& o = in.o;
+  if (!o.static_verdicts) return {};
   std::vector<std::string> items;
-  for (const auto& l : lines)
+  for (const auto& l : in.lines)
     if (!l.statik->falls_back)
       items.push_back(code(l.totals->op) + ": the run fell back, but the static view of torch " +
                       o.static_verdicts->book.torch_version() + " says " + l.statik->text + " (" + l.statik->source +
                       ")");
-  if (items.empty()) return;
-  out << "## Run time against the static verdict\n\n"
-      << "The log is the truth for the torch that wrote it; where native_functions.yaml disagrees, the yaml is of "
-         "another torch, the op is not an aten op, or it falls back inside a composite the yaml cannot see:\n\n";
-  for (const auto& i : items) out << "- " << i << "\n";
-  out << "\n";
+  if (items.empty()) return {};
+  Section out{"Run time against the static verdict"};
+  out.prose = "The log is the truth for the torch that wrote it; where native_functions.yaml disagrees, the yaml is of "
+              "another torch, the op is not an aten op, or it falls back inside a composite the yaml cannot see:\n\n";
+  for (const auto& i : items) out.prose += "- " + i + "\n";
+  out.prose += "\n";
+  return out;
 }
 
-void signatures_section(std::ostringstream& out, const std::vector<Line>& lines) {
+Section signatures_section(const LogSummary& in) {
   constexpr size_t kOps = 10, kSignatures = 5;
+  const auto& lines = in.lines;
   bool any = false;
   for (const auto& l : lines) any = any || !l.totals->signatures.empty();
-  if (!any) return;
-  out << "## Calls by tensor signature\n\n"
-      << "From the per-call lines: the tensors handed to the fallback (device:dtype[sizes]), the busiest first; "
-         "every signature is in results/&lt;op&gt;.csv.\n\n";
+  if (!any) return {};
+  Section out{"Calls by tensor signature"};
+  out.prose = "From the per-call lines: the tensors handed to the fallback (device:dtype[sizes]), the busiest first; "
+              "every signature is in results/&lt;op&gt;.csv.\n\n";
   Table t({{"op"}, {"tensors"}, {"calls", Align::kRight}, {"total (ms)", Align::kRight}, {"copy overhead", Align::kRight}});
   for (size_t i = 0; i < lines.size() && i < kOps; ++i) {
     std::vector<const mps_log::SignatureTotals*> sigs;
@@ -316,37 +328,47 @@ void signatures_section(std::ostringstream& out, const std::vector<Line>& lines)
     if (sigs.size() > kSignatures)
       t.add_row({code(lines[i].totals->op), "… " + std::to_string(sigs.size() - kSignatures) + " more", "", "", ""});
   }
-  out << to_markdown(t) << "\n";
+  out.table = std::move(t);
+  return out;
 }
 
-void notes_section(std::ostringstream& out, const mps_log::Summary& s) {
-  if (s.notes.empty()) return;
-  out << "## Notes on this log\n\n";
-  for (const auto& n : s.notes) out << "- " << n << "\n";
-  out << "\n";
+Section notes_section(const LogSummary& in) {
+  if (in.s.notes.empty()) return {};
+  Section out{"Notes on this log"};
+  for (const auto& n : in.s.notes) out.prose += "- " + n + "\n";
+  out.prose += "\n";
+  return out;
 }
 
-void how_to_read(std::ostringstream& out) {
-  out << "## How to read this\n\n"
-      << "- The numbers are PyTorch's own: the MPS profiler (`PYTORCH_MPS_LOG_PROFILE_INFO`, bits 4 | 64 | 128) times "
-         "each call of `at::native::cpu_fallback` with a wall clock (CLOCK_MONOTONIC_RAW): the copies of the inputs "
-         "to the CPU (each one a blit that waits for all queued GPU work), the CPU kernel, and the copies back. "
-         "**total** is the sum over the op's calls, **mean** the total over the calls.\n"
-      << "- **share of fallback time**: the op's part of all fallback time in the log. **% of run**: the op's "
-         "fallback time over the run's wall time (`--wall-s`, `tools/profile_run.sh` measures it): what the run "
-         "would save at most with a kernel as fast as free; a native kernel costs something too, and the wall time "
-         "includes start-up, imports and data loading.\n"
-      << "- **copy overhead** is the profiler's `CopyOverhead`, summed: the bytes of the tensor arguments on the "
-         "stack *before* the fallback runs, plus the tensors among the last R stack entries (R = the op's number "
-         "of returns), which at that point are again the last R **arguments**: the outputs are never counted, and "
-         "a tensor that is among the last R arguments is counted twice (right for an `out=` variant, whose out "
-         "tensor is copied both ways; wrong for a functional op such as `heaviside(self, values)`, whose `values` is counted twice and whose output not at all). Tensor lists "
-         "are not counted. Read it as \"about the bytes moved\", not as the bytes moved (docs/reports.md).\n"
-      << "- The op names are schema names without the overload (`aten::isin`, not `aten::isin.Tensor_Tensor`): "
-         "votes and links are those of the targets file's entries for any overload of it (votes: the highest).\n"
-      << "- **MPS verdict** is `falls back` for every op here, from the run itself; the **static verdict** (with "
-         "`--native-functions`) is what that torch's native_functions.yaml says, over the op's overloads.\n";
+Section how_to_read(const LogSummary&) {
+  Section out{"How to read this"};
+  out.prose =
+      "- The numbers are PyTorch's own: the MPS profiler (`PYTORCH_MPS_LOG_PROFILE_INFO`, bits 4 | 64 | 128) times "
+      "each call of `at::native::cpu_fallback` with a wall clock (CLOCK_MONOTONIC_RAW): the copies of the inputs "
+      "to the CPU (each one a blit that waits for all queued GPU work), the CPU kernel, and the copies back. "
+      "**total** is the sum over the op's calls, **mean** the total over the calls.\n"
+      "- **share of fallback time**: the op's part of all fallback time in the log. **% of run**: the op's "
+      "fallback time over the run's wall time (`--wall-s`, `tools/profile_run.sh` measures it): what the run "
+      "would save at most with a kernel as fast as free; a native kernel costs something too, and the wall time "
+      "includes start-up, imports and data loading.\n"
+      "- **copy overhead** is the profiler's `CopyOverhead`, summed: the bytes of the tensor arguments on the "
+      "stack *before* the fallback runs, plus the tensors among the last R stack entries (R = the op's number "
+      "of returns), which at that point are again the last R **arguments**: the outputs are never counted, and "
+      "a tensor that is among the last R arguments is counted twice (right for an `out=` variant, whose out "
+      "tensor is copied both ways; wrong for a functional op such as `heaviside(self, values)`, whose `values` is "
+      "counted twice and whose output not at all). Tensor lists "
+      "are not counted. Read it as \"about the bytes moved\", not as the bytes moved (docs/reports.md).\n"
+      "- The op names are schema names without the overload (`aten::isin`, not `aten::isin.Tensor_Tensor`): "
+      "votes and links are those of the targets file's entries for any overload of it (votes: the highest).\n"
+      "- **MPS verdict** is `falls back` for every op here, from the run itself; the **static verdict** (with "
+      "`--native-functions`) is what that torch's native_functions.yaml says, over the op's overloads.\n";
+  return out;
 }
+
+// The log summary's sections, in order: to add a table, add its function here.
+using SectionFn = Section (*)(const LogSummary&);
+constexpr SectionFn kSections[] = {context_section,  top_section,        unrequested_section, findings_section,
+                                   signatures_section, notes_section, how_to_read};
 
 }  // namespace
 
@@ -363,37 +385,30 @@ std::string add_log_report(OutputSet& out, const mps_log::Log& log, const LogRep
     s.notes.push_back("the fallback time (" + format_short(*s.total_ms) + " ms) exceeds the wall time (" +
                       format_short(*options.wall_s) + " s): several processes or threads fell back at once, or the log "
                       "is not of the run that was timed; read the % of run with care");
-  std::vector<Line> lines;
+  LogSummary in{log, s, options, {}};
   std::vector<const OpTotals*> all;
   for (const auto& op : s.ops) {
     Line l;
     l.totals = &op;
     l.demand = demand_of(options.demand, op.op);
     if (options.static_verdicts) l.statik = static_verdict(*options.static_verdicts, op.op);
-    lines.push_back(std::move(l));
+    in.lines.push_back(std::move(l));
     all.push_back(&op);
     out.add((std::filesystem::path(options.results_dir) / op_file_name(op.op)).string(),
             to_csv(signature_table({&op}, false)));
   }
   out.add(options.cases_csv, to_csv(signature_table(all, true)));
-  out.add(options.ops_csv, to_csv(ops_table(lines, s, options)));
 
   const std::string head = headline(s, options.wall_s);
-  std::ostringstream md;
-  md << "# MPS fallback report: profiler log\n\n"
-     << "From " << code(log.path) << ", the MPS profiler's output of a real run; demand from "
-     << (options.demand ? code(options.demand->path) : std::string("no targets file")) << ". ";
+  Report r;
+  r.title = "MPS fallback report: profiler log";
   std::string sentence = head;
   sentence[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(sentence[0])));
-  md << sentence << ".\n\n";
-  context_section(md, log, s, options);
-  top_section(md, lines, s, options);
-  unrequested_section(md, lines, options);
-  findings_section(md, lines, options);
-  signatures_section(md, lines);
-  notes_section(md, s);
-  how_to_read(md);
-  out.add(options.summary, md.str());
+  r.opening = "From " + code(log.path) + ", the MPS profiler's output of a real run; demand from " +
+              (options.demand ? code(options.demand->path) : std::string("no targets file")) + ". " + sentence +
+              ".\n\n";
+  for (const SectionFn f : kSections) r.sections.push_back(f(in));
+  add_report(out, r, options.summary, std::filesystem::path(options.cases_csv).parent_path().string());
   return head;
 }
 

@@ -35,9 +35,9 @@ struct LogReportOptions {
   const StaticVerdicts* static_verdicts = nullptr;  // none: no static verdict column
   std::string results_dir = "results";
   std::string summary = "report/summary.md";
-  std::string cases_csv = "report/cases.csv";
-  std::string ops_csv = "report/fallback_ops.csv";
+  std::string cases_csv = "report/cases.csv";  // the ranking's CSV goes beside it (kFallbackOpsCsv)
 };
+inline constexpr const char* kFallbackOpsCsv = "fallback_ops.csv";
 
 // Adds every output of the report to `out` (nothing is written here); returns the one line
 // that says what the log holds ("12 fallback calls of 3 ops, ...", or why there are none).

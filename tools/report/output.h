@@ -22,6 +22,8 @@ class OutputSet {
   // Throws std::runtime_error naming the file that could not be written; no temp file is left.
   // Two outputs with the same destination are an error.
   void commit() const;
+  // What commit() would write: (destination, content), in the order added.
+  const std::vector<std::pair<std::string, std::string>>& files() const { return files_; }
 
  private:
   std::vector<std::pair<std::string, std::string>> files_;

@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include "cells.h"
 #include "op_verdict.h"
 #include "stats.h"
 #include "text.h"
@@ -11,12 +12,6 @@
 #include <sstream>
 
 namespace mpsfb::report {
-
-namespace {
-
-std::string cell(const std::optional<double>& v) { return v ? format_number(*v) : std::string(); }
-
-}  // namespace
 
 bool on_device(const Case& c) { return c.device != "cpu"; }
 
@@ -125,11 +120,11 @@ Table case_table(const std::vector<const Case*>& cases, bool with_op) {
     std::vector<std::string> row;
     if (with_op) row.push_back(c->op);
     row.insert(row.end(), {c->shape, c->dtype, c->device});
-    for (const char* k : kTimes) row.push_back(cell(c->counter(k)));
+    for (const char* k : kTimes) row.push_back(number_cell(c->counter(k)));
     row.push_back(noisy(*c) ? "yes" : "");
-    for (const char* k : kCounts) row.push_back(cell(c->counter(k)));
+    for (const char* k : kCounts) row.push_back(number_cell(c->counter(k)));
     for (const char* k : kLabels) row.push_back(c->label_field(k));
-    for (const char* k : kLast) row.push_back(cell(c->counter(k)));
+    for (const char* k : kLast) row.push_back(number_cell(c->counter(k)));
     row.push_back(to_string(c->status));
     row.push_back(c->error);
     t.add_row(std::move(row));
@@ -207,12 +202,14 @@ OpLine op_line(const Model& m, const std::string& op, const TargetsDemand* deman
   return l;
 }
 
-std::string links_cell(const std::vector<std::string>& links) {
-  std::vector<std::string> parts;
-  for (size_t i = 0; i < links.size() && i < 3; ++i)
-    parts.push_back("[" + std::to_string(i + 1) + "](" + links[i] + ")");
-  return parts.empty() ? "—" : join(parts, " ");
-}
+// What every section of the summary reads: the run, its ops ranked, and the options.
+struct Summary {
+  const Model& m;
+  const SummaryOptions& options;
+  std::vector<OpLine> lines;  // highest pain first
+
+  bool have_demand() const { return options.demand != nullptr; }
+};
 
 std::string range_cell(const Cost& k) {
   if (!k.penalty_min) return "—";
@@ -225,16 +222,12 @@ std::string cases_cell(const OpLine& l) {
                                  : std::to_string(l.cost.cases) + " of " + std::to_string(l.total);
 }
 
-std::string votes_cell(const std::optional<int64_t>& v) { return v ? std::to_string(*v) : "—"; }
-
 // How many of the cases behind a line are noisy; "—" when none reports its noise.
 std::string noisy_cell(const Cost& k) { return k.with_noise == 0 ? "—" : std::to_string(k.noisy); }
 
 std::string percent(const std::optional<double>& fraction) {
   return fraction ? format_short(*fraction * 100) + "%" : "—";
 }
-
-std::string code(const std::string& s) { return "`" + s + "`"; }
 
 // Ops without any verdict: their cases come from JSON written before verdicts.
 size_t unjudged(const std::vector<OpLine>& lines) {
@@ -253,8 +246,8 @@ std::string verdict_counts(const std::vector<OpLine>& lines) {
   return join(parts, ", ");
 }
 
-void context_section(std::ostringstream& out, const Model& m) {
-  out << "## Run context\n\n";
+Section context_section(const Summary& s) {
+  Section out{"Run context"};
   Table t({{"key"}, {"value"}});
   bool differ = false;
   for (const char* key :
@@ -264,33 +257,37 @@ void context_section(std::ostringstream& out, const Model& m) {
         context::kCopyModelSource, context::kH2dGBps, context::kD2hGBps, context::kH2dLatencyUs,
         context::kD2hLatencyUs, context::kSyncUs, context::kNoiseTarget, context::kMinSamples, context::kMaxSamples,
         context::kMaxTimeS, context::kHostAllocator, gbench_context::kLibraryBuildType}) {
-    const auto it = m.context.find(key);
-    t.add_row({key, it == m.context.end() ? "—" : join(it->second, " | ")});
-    differ = differ || (it != m.context.end() && it->second.size() > 1);
+    const auto it = s.m.context.find(key);
+    t.add_row({key, it == s.m.context.end() ? "—" : join(it->second, " | ")});
+    differ = differ || (it != s.m.context.end() && it->second.size() > 1);
   }
-  out << to_markdown(t);
-  if (differ) out << "\nWhere the input files differ, their values are separated by \"|\", in file order.\n";
-  out << "\n";
+  out.table = std::move(t);
+  if (differ) out.after = "Where the input files differ, their values are separated by \"|\", in file order.\n\n";
+  return out;
 }
 
-void pain_section(std::ostringstream& out, const Model& m, const std::vector<OpLine>& lines, bool have_demand) {
+// The ranking: in Markdown for reading, and top_pain.csv (exact numbers, every link) for scripts.
+Section pain_section(const Summary& s) {
+  const Model& m = s.m;
+  const auto& lines = s.lines;
   const size_t without_verdict = unjudged(lines);
-  out << "## Top pain\n\n";
+  Section out{"Top pain"};
+  std::ostringstream prose;
   if (without_verdict < lines.size())
-    out << "The ops that fall back on MPS in torch " << verdict_torch(m)
-        << ", each with its verdict and where the verdict comes from; ops native there are in the next section, and "
-           "cases in a dtype MPS cannot hold are never pain. Penalty, overhead and pain come from the cases that fall "
-           "back.\n\n";
-  out << "pain = log2(1 + votes) × log2(1 + max(0, median overhead_us)): both demand and cost span orders of "
-         "magnitude, so each counts by its logarithm and neither a viral request nor one huge tensor drowns the "
-         "other; an op nobody asked for, or one that loses nothing, scores 0.\n\n";
-  if (!have_demand) out << "No targets file was read: votes count as 0 and links are unknown.\n\n";
+    prose << "The ops that fall back on MPS in torch " << verdict_torch(m)
+          << ", each with its verdict and where the verdict comes from; ops native there are in the next section, "
+             "and cases in a dtype MPS cannot hold are never pain. Penalty, overhead and pain come from the cases "
+             "that fall back.\n\n";
+  prose << "pain = log2(1 + votes) × log2(1 + max(0, median overhead_us)): both demand and cost span orders of "
+           "magnitude, so each counts by its logarithm and neither a viral request nor one huge tensor drowns the "
+           "other; an op nobody asked for, or one that loses nothing, scores 0.\n\n";
+  if (!s.have_demand()) prose << "No targets file was read: votes count as 0 and links are unknown.\n\n";
   if (without_verdict == lines.size() && !lines.empty())
-    out << "This run carries no MPS verdicts (it predates them): every op is ranked on its measurements alone, "
-           "whether or not it still falls back in this torch.\n\n";
+    prose << "This run carries no MPS verdicts (it predates them): every op is ranked on its measurements alone, "
+             "whether or not it still falls back in this torch.\n\n";
   else if (without_verdict > 0)
-    out << "Ops without an MPS verdict (" << without_verdict << ", from a run that predates verdicts) are ranked on "
-        << "their measurements alone, marked unknown.\n\n";
+    prose << "Ops without an MPS verdict (" << without_verdict << ", from a run that predates verdicts) are ranked "
+          << "on their measurements alone, marked unknown.\n\n";
   Table t({{"rank", Align::kRight},
            {"op"},
            {"pain", Align::kRight},
@@ -303,34 +300,61 @@ void pain_section(std::ostringstream& out, const Model& m, const std::vector<OpL
            {"median overhead (µs)", Align::kRight},
            {"cases", Align::kRight},
            {"noisy", Align::kRight}});
+  Table data({{"rank"},
+              {segment::kOp},
+              {"pain"},
+              {"votes"},
+              {"links"},
+              {label::kMpsVerdict},
+              {"verdict"},
+              {label::kVerdictSource},
+              {"fallback_in_run"},
+              {"penalty_min"},
+              {"penalty_max"},
+              {"median_overhead_us"},
+              {"cases"},
+              {"all_cases"},
+              {"noisy_cases"}});
   size_t rank = 0;
   std::vector<const OpLine*> ranked;
   for (const auto& l : lines)
     if (l.ranked()) ranked.push_back(&l);
-  for (const OpLine* l : ranked)
-    t.add_row({std::to_string(++rank), code(l->op), l->pain ? format_short(*l->pain) : "—", votes_cell(l->votes),
-               links_cell(l->links), l->verdict.text(l->op), l->verdict.source(), l->fallback.text(),
-               range_cell(l->cost), format_or_dash(l->cost.median_overhead), cases_cell(*l), noisy_cell(l->cost)});
+  for (const OpLine* l : ranked) {
+    const std::string r = std::to_string(++rank);
+    t.add_row({r, code(l->op), l->pain ? format_short(*l->pain) : "—", votes_cell(l->votes), links_cell(l->links),
+               l->verdict.text(l->op), l->verdict.source(), l->fallback.text(), range_cell(l->cost),
+               format_or_dash(l->cost.median_overhead), cases_cell(*l), noisy_cell(l->cost)});
+    data.add_row({r, l->op, number_cell(l->pain), votes_csv(l->votes), join(l->links, " "), l->verdict.verdict,
+                  l->verdict.text(l->op), join(l->verdict.sources, "; "), l->fallback.text(),
+                  number_cell(l->cost.penalty_min), number_cell(l->cost.penalty_max),
+                  number_cell(l->cost.median_overhead), std::to_string(l->cost.cases), std::to_string(l->total),
+                  l->cost.with_noise == 0 ? "" : std::to_string(l->cost.noisy)});
+  }
   if (lines.empty())
-    out << "No op cases in the input.\n\n";
+    prose << "No op cases in the input.\n\n";
   else if (t.empty())
-    out << "None: no op of this run falls back on MPS in torch " << verdict_torch(m) << ".\n\n";
+    prose << "None: no op of this run falls back on MPS in torch " << verdict_torch(m) << ".\n\n";
   else
-    out << to_markdown(t) << "\n";
+    out.table = std::move(t);
+  out.prose = prose.str();
   const auto scored = [](const OpLine* l) { return l->pain.has_value(); };
   if (!ranked.empty() && std::none_of(ranked.begin(), ranked.end(), scored))
-    out << "No case ran on a device, so there is no overhead to score: ops are ordered by votes.\n\n";
+    out.after = "No case ran on a device, so there is no overhead to score: ops are ordered by votes.\n\n";
+  out.csv = "top_pain.csv";
+  out.data = std::move(data);
+  return out;
 }
 
 // Cases whose medians a rerun could move by more than counters::kNoisyAbove: ranked above with
 // the rest, but named here so that nobody acts on them unwarned.
-void noisy_section(std::ostringstream& out, const Model& m) {
-  out << "## Noisy cases\n\n";
+Section noisy_section(const Summary& s) {
+  const Model& m = s.m;
+  Section out{"Noisy cases"};
   const bool any_noise = std::any_of(m.cases.begin(), m.cases.end(), [](const Case& c) { return case_noise(c); });
   if (!any_noise) {
-    out << "Unknown: no case of this run reports its noise (cpu_noise, dev_noise, native_noise); it predates "
-           "them.\n\n";
-    return;
+    out.prose = "Unknown: no case of this run reports its noise (cpu_noise, dev_noise, native_noise); it predates "
+                "them.\n\n";
+    return out;
   }
   Table t({{"case"},
            {"cpu_noise", Align::kRight},
@@ -340,22 +364,23 @@ void noisy_section(std::ostringstream& out, const Model& m) {
   for (const auto& c : m.cases)
     if (noisy(c))
       t.add_row({code(c.name), percent(c.counter(counters::kCpuNoise)), percent(c.counter(counters::kDevNoise)),
-                 percent(c.counter(counters::kNativeNoise)), cell(c.counter(counters::kSamples))});
+                 percent(c.counter(counters::kNativeNoise)), number_cell(c.counter(counters::kSamples))});
   const std::string target = m.ctx(context::kNoiseTarget);
   const std::string limit = format_number(counters::kNoisyAbove * 100) + "%";
   if (t.empty()) {
-    out << "None: every case's medians are stable within " << limit << " (a side's noise: the relative half-width "
-        << "of the 95% confidence interval of its median).\n\n";
-    return;
+    out.prose = "None: every case's medians are stable within " + limit +
+                " (a side's noise: the relative half-width of the 95% confidence interval of its median).\n\n";
+    return out;
   }
-  out << "A side's noise is the relative half-width of the 95% confidence interval of its median: how far a rerun "
-         "could move it; for a case measured in several visits, the larger of that and half the spread of the "
-         "visits' medians over their median. These cases are above "
-      << limit << " on some side: a visit stopped at its time or sample limit"
-      << (target.empty() ? std::string() : " before reaching the run's noise_target of " + target)
-      << ", or the machine moved between visits; they stay in the ranking (the `noisy` column counts them) but need "
-         "a rerun on an idle machine, or a longer `--max_time_s`, before anyone acts on them.\n\n"
-      << to_markdown(t) << "\n";
+  out.prose = "A side's noise is the relative half-width of the 95% confidence interval of its median: how far a "
+              "rerun could move it; for a case measured in several visits, the larger of that and half the spread of "
+              "the visits' medians over their median. These cases are above " +
+              limit + " on some side: a visit stopped at its time or sample limit" +
+              (target.empty() ? std::string() : " before reaching the run's noise_target of " + target) +
+              ", or the machine moved between visits; they stay in the ranking (the `noisy` column counts them) but "
+              "need a rerun on an idle machine, or a longer `--max_time_s`, before anyone acts on them.\n\n";
+  out.table = std::move(t);
+  return out;
 }
 
 // What the fallback would cost a native op: from the cases the run emulated anyway (--emulate=all).
@@ -366,20 +391,33 @@ Cost emulated_native_cost(const Model& m, const std::string& op) {
   return cost_of(emulated);
 }
 
-void now_native_section(std::ostringstream& out, const Model& m, const std::vector<OpLine>& lines, bool have_demand) {
-  out << "## Requested, now native in torch " << verdict_torch(m) << "\n\n";
-  if (unjudged(lines) == lines.size()) {
-    out << "Unknown: this run carries no MPS verdicts.\n\n";
-    return;
+// Requested ops that are native: in Markdown, and now_native.csv for scripts.
+Section now_native_section(const Summary& s) {
+  const Model& m = s.m;
+  Section out{"Requested, now native in torch " + verdict_torch(m)};
+  out.csv = "now_native.csv";
+  out.data = Table({{segment::kOp},
+                    {"votes"},
+                    {"links"},
+                    {label::kMpsVerdict},
+                    {"verdict"},
+                    {label::kVerdictSource},
+                    {"emulated_cases"},
+                    {"median_overhead_us"},
+                    {"penalty_min"},
+                    {"penalty_max"}});
+  if (unjudged(s.lines) == s.lines.size()) {
+    out.prose = "Unknown: this run carries no MPS verdicts.\n\n";
+    return out;
   }
-  if (!have_demand) {
-    out << "Unknown: no targets file was read, so which ops are requested is not known.\n\n";
-    return;
+  if (!s.have_demand()) {
+    out.prose = "Unknown: no targets file was read, so which ops are requested is not known.\n\n";
+    return out;
   }
   Table t({{"op"}, {"votes", Align::kRight}, {"requests"}, {"MPS verdict"}, {"verdict source"}, {"if it fell back"}});
   std::vector<std::string> unrequested;
   bool priced = false;
-  for (const auto& l : lines) {
+  for (const auto& l : s.lines) {
     if (l.verdict.verdict != verdict::kNative) continue;
     if (!l.requested()) {
       unrequested.push_back(code(l.op));
@@ -391,69 +429,76 @@ void now_native_section(std::ostringstream& out, const Model& m, const std::vect
                                           : "through the fallback it would cost " + format_or_dash(k.median_overhead) +
                                                 " µs, " + range_cell(k);
     t.add_row({code(l.op), votes_cell(l.votes), links_cell(l.links), l.verdict.text(l.op), l.verdict.source(), cost});
+    out.data->add_row({l.op, votes_csv(l.votes), join(l.links, " "), l.verdict.verdict, l.verdict.text(l.op),
+                       join(l.verdict.sources, "; "), std::to_string(k.cases), number_cell(k.median_overhead),
+                       number_cell(k.penalty_min), number_cell(k.penalty_max)});
   }
   if (t.empty()) {
-    out << "None: no requested op of this run is native in this torch.\n\n";
+    out.prose = "None: no requested op of this run is native in this torch.\n\n";
   } else {
-    out << "Requested ops (votes in the targets file) that MPS runs natively in this torch: their requests can be "
-           "closed, unless they are about another torch build, dtype or shape. Where the run routed them through the "
-           "fallback anyway (`--fallback=emulate --emulate=all`), the last column says what native support saves: "
-           "the median overhead over the CPU per call, and the penalty range.\n\n"
-        << to_markdown(t) << "\n";
+    out.prose = "Requested ops (votes in the targets file) that MPS runs natively in this torch: their requests can be "
+                "closed, unless they are about another torch build, dtype or shape. Where the run routed them through "
+                "the fallback anyway (`--fallback=emulate --emulate=all`), the last column says what native support "
+                "saves: the median overhead over the CPU per call, and the penalty range.\n\n";
+    out.table = std::move(t);
     if (emulate_run(m) && !priced)
-      out << "This run emulated only the ops that fall back (emulate: " << m.ctx(context::kEmulate)
-          << "); `--fallback=emulate --emulate=all` prices the native ones too.\n\n";
+      out.after = "This run emulated only the ops that fall back (emulate: " + m.ctx(context::kEmulate) +
+                  "); `--fallback=emulate --emulate=all` prices the native ones too.\n\n";
   }
-  if (!unrequested.empty()) out << "Native and not requested: " << join(unrequested, ", ") << ".\n\n";
+  if (!unrequested.empty()) out.after += "Native and not requested: " + join(unrequested, ", ") + ".\n\n";
+  return out;
 }
 
 // Cases in a dtype MPS cannot hold, per op and dtype: an error on MPS, not a fallback.
-void unsupported_section(std::ostringstream& out, const Model& m) {
+Section unsupported_section(const Summary& s) {
   std::vector<std::pair<std::string, std::string>> order;  // (op, dtype), first appearance
   std::map<std::pair<std::string, std::string>, std::pair<size_t, std::string>> seen;  // -> cases, source
-  for (const auto& c : m.cases) {
+  for (const auto& c : s.m.cases) {
     if (case_verdict(c) != verdict::kUnsupportedDtype) continue;
     auto [it, fresh] = seen.try_emplace({c.op, c.dtype}, 0, c.label_field(label::kVerdictSource));
     if (fresh) order.push_back(it->first);
     ++it->second.first;
   }
-  if (order.empty()) return;
-  out << "## Dtypes MPS cannot hold\n\n"
-      << "Not a fallback and not pain: MPS has no such dtype, so the op raises there whatever its kernels.\n\n";
+  if (order.empty()) return {};
+  Section out{"Dtypes MPS cannot hold"};
+  out.prose = "Not a fallback and not pain: MPS has no such dtype, so the op raises there whatever its kernels.\n\n";
   for (const auto& key : order) {
     const auto& [n, source] = seen.at(key);
-    out << "- " << code(key.first) << " " << key.second << " (" << n << (n == 1 ? " case" : " cases") << ")"
-        << (source.empty() ? "" : ": " + source) << "\n";
+    out.prose += "- " + code(key.first) + " " + key.second + " (" + std::to_string(n) + (n == 1 ? " case" : " cases") +
+                 ")" + (source.empty() ? "" : ": " + source) + "\n";
   }
-  out << "\n";
+  out.prose += "\n";
+  return out;
 }
 
 // MPS runs: cases where the run-time verdict and the static one disagree.
-void findings_section(std::ostringstream& out, const Model& m) {
+Section findings_section(const Summary& s) {
   std::vector<std::string> items;
-  for (const auto& c : m.cases)
+  for (const auto& c : s.m.cases)
     if (const std::string f = c.label_field(label::kVerdictFinding); !f.empty())
       items.push_back(code(c.name) + ": " + f);
-  if (items.empty()) return;
-  out << "## Run time against the static verdict\n\n"
-      << "The run-time verdict is the truth on this build; the static one (native_functions.yaml) disagreed:\n\n";
-  for (const auto& i : items) out << "- " << i << "\n";
-  out << "\n";
+  if (items.empty()) return {};
+  Section out{"Run time against the static verdict"};
+  out.prose = "The run-time verdict is the truth on this build; the static one (native_functions.yaml) disagreed:\n\n";
+  for (const auto& i : items) out.prose += "- " + i + "\n";
+  out.prose += "\n";
+  return out;
 }
 
-void failures_section(std::ostringstream& out, const Model& m) {
-  out << "## Errored and skipped cases\n\n";
+Section failures_section(const Summary& s) {
+  Section out{"Errored and skipped cases"};
   Table t({{"case"}, {"status"}, {"reason"}});
-  for (const auto& c : m.cases)
+  for (const auto& c : s.m.cases)
     if (c.status != Status::kOk) t.add_row({code(c.name), to_string(c.status), c.error});
-  for (const auto& w : m.workloads)
+  for (const auto& w : s.m.workloads)
     if (w.status != Status::kOk)
       t.add_row({code(std::string(segment::kWorkload) + ":" + w.name + "/" + segment::kDevice + ":" + w.device),
                  to_string(w.status), w.error});
   if (t.empty())
-    out << "None.\n\n";
+    out.prose = "None.\n\n";
   else
-    out << to_markdown(t) << "\n";
+    out.table = std::move(t);
+  return out;
 }
 
 // "aten::x:41.2%,aten::y:10.1%" -> "aten::x 41.2%, aten::y 10.1%"
@@ -468,73 +513,87 @@ std::string top_fallback_cell(const std::string& value) {
   return join(parts, ", ");
 }
 
-void workload_section(std::ostringstream& out, const Model& m) {
-  if (m.workloads.empty()) return;
-  out << "## Workloads\n\n"
-      << "How much of a whole model's op time and calls went through the fallback.\n\n";
+Section workload_section(const Summary& s) {
+  if (s.m.workloads.empty()) return {};
+  Section out{"Workloads"};
+  out.prose = "How much of a whole model's op time and calls went through the fallback.\n\n";
   Table t({{"workload"},
            {"device"},
            {"fallback % of op time", Align::kRight},
            {"fallback % of calls", Align::kRight},
            {"ops per pass", Align::kRight},
            {"top fallback ops"}});
-  for (const auto& w : m.workloads) {
+  for (const auto& w : s.m.workloads) {
     if (w.status != Status::kOk) continue;
     const auto top = w.label.find(label::kTopFallback);
     t.add_row({w.name, w.device, format_or_dash(w.counter(counters::kFallbackPct)),
                format_or_dash(w.counter(counters::kFallbackCallsPct)), format_or_dash(w.counter(counters::kTotalOps)),
                top_fallback_cell(top == w.label.end() ? "" : top->second)});
   }
-  out << (t.empty() ? std::string("No workload ran (see the errored cases).\n\n") : to_markdown(t) + "\n");
+  if (t.empty())
+    out.prose += "No workload ran (see the errored cases).\n\n";
+  else
+    out.table = std::move(t);
+  return out;
 }
 
-void plots_section(std::ostringstream& out, const std::vector<std::string>& plots) {
-  if (plots.empty()) return;
-  out << "## Plots\n\n";
-  for (const auto& p : plots) {
+Section plots_section(const Summary& s) {
+  if (s.options.plots.empty()) return {};
+  Section out{"Plots"};
+  for (const auto& p : s.options.plots) {
     std::string alt = p.substr(p.find_last_of('/') == std::string::npos ? 0 : p.find_last_of('/') + 1);
     alt = alt.substr(0, alt.rfind('.'));
     std::replace(alt.begin(), alt.end(), '_', ' ');
-    out << "![" << alt << "](" << p << ")\n\n";
+    out.prose += "![" + alt + "](" + p + ")\n\n";
   }
+  return out;
 }
 
-void how_to_read(std::ostringstream& out) {
-  out << "## How to read this\n\n"
-      << "- Times are medians of per-iteration samples in µs. `cpu_us`: the op on CPU tensors; `dev_us`: the same "
-         "call on device tensors, through the CPU fallback when the op falls back, synchronized.\n"
-      << "- **penalty** = dev_us / cpu_us: how many times longer the device call takes than doing the work on the "
-         "CPU directly; above 1× the device path costs more than the CPU alone.\n"
-      << "- **overhead** = dev_us − cpu_us, the time lost per call. `floor_us` is what the copies alone should cost: "
-         "for each tensor the fallback moves (`moved_to_cpu`, `moved_to_dev`), the copy model's fixed latency plus its "
-         "bytes over the bandwidth, plus one synchronize; the copy model is the one measured at start or one loaded "
-         "from a file (context `copy_model`, e.g. published Apple figures: then the floor is that machine's). "
-         "`copy_efficiency` = floor_us / overhead_us: near 1, the copies explain the overhead; far below 1, something "
-         "else (queue drains, dispatch, allocation) does.\n"
-      << "- **noise** (`cpu_noise`, `dev_noise`, `native_noise`): the relative half-width of the 95% confidence "
-         "interval of each median, from the order statistics of its samples; each case took samples until every "
-         "side was within the run's `noise_target`, or until its time or sample limit. A case measured in several "
-         "visits (context `visits`, repetitions) is reported as the median over them, its noise being at least half "
-         "the spread of the visits' medians over their median. Cases above "
-      << format_number(counters::kNoisyAbove * 100) << "% are listed as noisy.\n"
-      << "- **MPS verdict**: what MPS does with the op in the torch named (context `verdict_torch`): native; falls "
-         "back (via the leaf ops without an MPS kernel, for a composite); unsupported dtype (MPS cannot hold it); "
-         "unknown. **verdict source**: `run time on MPS` on an MPS build, otherwise static: that torch's "
-         "native_functions.yaml, the ops MPSFallback.mm always sends to the CPU, or the dtype.\n"
-      << "- **fallback in this run** comes from probing one call: yes = the op (or an inner op, listed as "
-         "`fallback_ops` in results/&lt;op&gt;.csv) ran through the CPU fallback on this build; no = it ran "
-         "natively; emulated = the run routed it through the fallback (`--fallback=emulate`) to price it on a device "
-         "that has the kernel; n/a = a CPU-only run.\n"
-      << "- Every case is in `results/<op>.csv`; `mpsfb_report --compare` diffs two runs (docs/reports.md).\n";
+Section how_to_read(const Summary&) {
+  Section out{"How to read this"};
+  out.prose =
+      "- Times are medians of per-iteration samples in µs. `cpu_us`: the op on CPU tensors; `dev_us`: the same "
+      "call on device tensors, through the CPU fallback when the op falls back, synchronized.\n"
+      "- **penalty** = dev_us / cpu_us: how many times longer the device call takes than doing the work on the "
+      "CPU directly; above 1× the device path costs more than the CPU alone.\n"
+      "- **overhead** = dev_us − cpu_us, the time lost per call. `floor_us` is what the copies alone should cost: "
+      "for each tensor the fallback moves (`moved_to_cpu`, `moved_to_dev`), the copy model's fixed latency plus its "
+      "bytes over the bandwidth, plus one synchronize; the copy model is the one measured at start or one loaded "
+      "from a file (context `copy_model`, e.g. published Apple figures: then the floor is that machine's). "
+      "`copy_efficiency` = floor_us / overhead_us: near 1, the copies explain the overhead; far below 1, something "
+      "else (queue drains, dispatch, allocation) does.\n"
+      "- **noise** (`cpu_noise`, `dev_noise`, `native_noise`): the relative half-width of the 95% confidence "
+      "interval of each median, from the order statistics of its samples; each case took samples until every "
+      "side was within the run's `noise_target`, or until its time or sample limit. A case measured in several "
+      "visits (context `visits`, repetitions) is reported as the median over them, its noise being at least half "
+      "the spread of the visits' medians over their median. Cases above " +
+      format_number(counters::kNoisyAbove * 100) +
+      "% are listed as noisy.\n"
+      "- **MPS verdict**: what MPS does with the op in the torch named (context `verdict_torch`): native; falls "
+      "back (via the leaf ops without an MPS kernel, for a composite); unsupported dtype (MPS cannot hold it); "
+      "unknown. **verdict source**: `run time on MPS` on an MPS build, otherwise static: that torch's "
+      "native_functions.yaml, the ops MPSFallback.mm always sends to the CPU, or the dtype.\n"
+      "- **fallback in this run** comes from probing one call: yes = the op (or an inner op, listed as "
+      "`fallback_ops` in results/&lt;op&gt;.csv) ran through the CPU fallback on this build; no = it ran "
+      "natively; emulated = the run routed it through the fallback (`--fallback=emulate`) to price it on a device "
+      "that has the kernel; n/a = a CPU-only run.\n"
+      "- Every case is in `results/<op>.csv`; `mpsfb_report --compare` diffs two runs (docs/reports.md).\n";
+  return out;
 }
+
+// The summary's sections, in order: to add a table, add its function here.
+using SectionFn = Section (*)(const Summary&);
+constexpr SectionFn kSections[] = {context_section,  pain_section,     noisy_section,    now_native_section,
+                                   unsupported_section, findings_section, failures_section, workload_section,
+                                   plots_section,    how_to_read};
 
 }  // namespace
 
-std::string summary_markdown(const Model& m, const SummaryOptions& options) {
-  std::vector<OpLine> lines;
-  for (const auto& op : m.ops()) lines.push_back(op_line(m, op, options.demand));
+Report summary_report(const Model& m, const SummaryOptions& options) {
+  Summary s{m, options, {}};
+  for (const auto& op : m.ops()) s.lines.push_back(op_line(m, op, options.demand));
   // Highest pain first; ops without a score after, by votes; then by name, for a stable order.
-  std::stable_sort(lines.begin(), lines.end(), [](const OpLine& a, const OpLine& b) {
+  std::stable_sort(s.lines.begin(), s.lines.end(), [](const OpLine& a, const OpLine& b) {
     if (a.pain.has_value() != b.pain.has_value()) return a.pain.has_value();
     if (a.pain && *a.pain != *b.pain) return *a.pain > *b.pain;
     return a.votes.value_or(-1) > b.votes.value_or(-1);
@@ -543,28 +602,21 @@ std::string summary_markdown(const Model& m, const SummaryOptions& options) {
   size_t ok = 0, errored = 0, skipped = 0;
   for (const auto& c : m.cases) (c.status == Status::kOk ? ok : c.status == Status::kError ? errored : skipped)++;
 
-  std::ostringstream out;
-  out << "# MPS fallback report\n\n";
+  Report r;
+  r.title = "MPS fallback report";
+  std::ostringstream opening;
   std::vector<std::string> files;
   for (const auto& f : m.files) files.push_back(code(f));
-  out << "From " << join(files, ", ") << "; demand from "
-      << (options.demand ? code(options.demand->path) : std::string("no targets file")) << ". " << m.cases.size()
-      << " cases of " << lines.size() << " ops: " << ok << " ok, " << errored << " errored, " << skipped
-      << " skipped.";
-  if (std::any_of(lines.begin(), lines.end(), [](const OpLine& l) { return !l.verdict.verdict.empty(); }))
-    out << " MPS verdicts per op (torch " << verdict_torch(m) << "): " << verdict_counts(lines) << ".";
-  out << "\n\n";
-  context_section(out, m);
-  pain_section(out, m, lines, options.demand != nullptr);
-  noisy_section(out, m);
-  now_native_section(out, m, lines, options.demand != nullptr);
-  unsupported_section(out, m);
-  findings_section(out, m);
-  failures_section(out, m);
-  workload_section(out, m);
-  plots_section(out, options.plots);
-  how_to_read(out);
-  return out.str();
+  opening << "From " << join(files, ", ") << "; demand from "
+          << (options.demand ? code(options.demand->path) : std::string("no targets file")) << ". "
+          << m.cases.size() << " cases of " << s.lines.size() << " ops: " << ok << " ok, " << errored << " errored, "
+          << skipped << " skipped.";
+  if (std::any_of(s.lines.begin(), s.lines.end(), [](const OpLine& l) { return !l.verdict.verdict.empty(); }))
+    opening << " MPS verdicts per op (torch " << verdict_torch(m) << "): " << verdict_counts(s.lines) << ".";
+  opening << "\n\n";
+  r.opening = opening.str();
+  for (const SectionFn f : kSections) r.sections.push_back(f(s));
+  return r;
 }
 
 }  // namespace mpsfb::report

@@ -3,6 +3,7 @@
 
 #include "demand.h"
 #include "model.h"
+#include "section.h"
 #include "table.h"
 
 #include <cstdint>
@@ -50,6 +51,7 @@ struct SummaryOptions {
   const TargetsDemand* demand = nullptr;  // none: votes and links are unknown
   std::vector<std::string> plots;         // image paths to embed, relative to the summary
 };
-std::string summary_markdown(const Model& m, const SummaryOptions& options);
+// report/summary.md of a run as sections; its rankings name their CSVs (top_pain.csv, now_native.csv).
+Report summary_report(const Model& m, const SummaryOptions& options);
 
 }  // namespace mpsfb::report
