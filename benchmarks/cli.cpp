@@ -18,6 +18,7 @@ const char* cli_usage() {
          "  --native-functions=PATH the native_functions.yaml the MPS verdicts come from (default: the\n"
          "                          copy in the torchgen package beside the linked torch)\n"
          "  --list-verdicts         print each target op's MPS verdict as JSON and exit\n"
+         "  --list-contract         print the result contract (counters, label keys, name segments) as JSON and exit\n"
          "  --memory_budget_mb=N    reject shapes whose input tensor exceeds N MiB (default 4096)\n"
          "  --workload=tiny|PATH.pt fallback% of a workload instead of the op suite\n"
          "  --input=1x3x224x224:f32[,...]  inputs of a TorchScript workload\n"
@@ -83,6 +84,8 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       o.native_functions = value;
     } else if (arg == "--list-verdicts") {
       o.list_verdicts = true;
+    } else if (arg == "--list-contract") {
+      o.list_contract = true;
     } else if (key == "--memory_budget_mb") {
       need_value();
       size_t used = 0;

@@ -2,7 +2,7 @@
 
 #include "device.h"
 #include "ops_libraries.h"
-#include "text.h"
+#include "torch_message.h"
 
 #include <iostream>
 
@@ -28,7 +28,8 @@ verdicts::Book load_verdicts(const std::string& path, std::string* context_value
   if (!nf) {
     std::cerr << "mps_benchmarks: no MPS verdicts: " << why << "; the run goes on, every verdict is unknown\n";
     if (context_value) *context_value = "not found: " + why;
-    return verdicts::Book(std::nullopt, torch_version(), "unknown: no native_functions.yaml (" + why + ")");
+    return verdicts::Book(std::nullopt, torch_version(),
+                          verdict::kUnknownSource + ("no native_functions.yaml (" + why + ")"));
   }
   if (context_value) *context_value = yaml;
   return verdicts::Book(std::move(nf), torch_version());
@@ -38,7 +39,7 @@ verdicts::Verdict runtime_verdict(const std::vector<std::string>& fallback_ops) 
   verdicts::Verdict v;
   v.verdict = fallback_ops.empty() ? verdict::kNative : verdict::kFallsBack;
   v.via = fallback_ops;
-  v.source = "run time on MPS";
+  v.source = verdict::kRunTimeSource;
   return v;
 }
 

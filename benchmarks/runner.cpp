@@ -8,7 +8,7 @@
 #include "op_fixture.h"
 #include "sampling.h"
 #include "stats.h"
-#include "text.h"
+#include "torch_message.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -140,7 +140,8 @@ std::optional<counters::Moves> count_moves(const Case& c, const OpCalls& calls, 
 }
 
 const verdicts::Book& verdict_book(const Case& c) {
-  static const verdicts::Book kNoVerdicts(std::nullopt, torch_version(), "unknown: no verdicts in this run");
+  static const verdicts::Book kNoVerdicts(std::nullopt, torch_version(),
+                                          std::string(verdict::kUnknownSource) + "no verdicts in this run");
   return c.ctx->verdicts ? *c.ctx->verdicts : kNoVerdicts;
 }
 

@@ -212,12 +212,6 @@ std::optional<int64_t> tensor_bytes(const std::vector<int64_t>& dims, at::Scalar
 
 namespace {
 
-std::string join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
 // Collects problems while decoding; each carries the node's position.
 class Decoder {
  public:
@@ -611,7 +605,7 @@ class Decoder {
 }  // namespace
 
 TargetsError::TargetsError(std::vector<std::string> problems)
-    : std::runtime_error(std::to_string(problems.size()) + " problem(s) in the targets file:\n" + join(problems)),
+    : std::runtime_error(std::to_string(problems.size()) + " problem(s) in the targets file:\n" + join(problems, "\n") + "\n"),
       problems_(std::move(problems)) {}
 
 std::pair<std::string, std::string> split_overload(const std::string& op) {

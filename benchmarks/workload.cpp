@@ -8,7 +8,7 @@
 #include "naming.h"
 #include "stats.h"
 #include "run_context.h"
-#include "text.h"
+#include "torch_message.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
@@ -391,8 +391,7 @@ int run_workload(const CliOptions& o, const RunContext& ctx) {
     benchmark::AddCustomContext(context::kEmulatedOps, join(emulated, ","));
   }
 
-  const std::string row = std::string(name::kWorkload) + ":" + p->workload.name + "/" + name::kDevice + ":" +
-                          device_segment(ctx.device);
+  const std::string row = name::join({{name::kWorkload, p->workload.name}, {name::kDevice, device_segment(ctx.device)}});
   benchmark::RegisterBenchmark(row.c_str(), [p](benchmark::State& s) { run_benchmark(s, *p); })
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);

@@ -31,9 +31,26 @@ std::vector<std::pair<std::string, std::string>> split_pairs(const std::string& 
 
 }  // namespace
 
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
 namespace name {
 
 Segments split(const std::string& name) { return split_pairs(name, "/", ':'); }
+
+std::string join(const Segments& segments) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : segments) parts.push_back(key + ":" + value);
+  return mpsfb::join(parts, "/");
+}
+
+bool is_op_case(const std::string& name) {
+  const Segments s = split(name);
+  return !s.empty() && s.front().first == kOp;
+}
 
 }  // namespace name
 
@@ -191,8 +208,7 @@ const std::vector<std::string>& record_fields() {
 }
 
 std::string text(const std::string& verdict, const std::string& op, const std::vector<std::string>& via) {
-  std::string leaves;
-  for (const auto& v : via) leaves += (leaves.empty() ? "" : ", ") + v;
+  const std::string leaves = join(via, ", ");
   if (verdict == kFallsBack && !via.empty() && !(via.size() == 1 && via[0] == op)) return verdict + " via " + leaves;
   if (verdict == kNative && !via.empty() && !(via.size() == 1 && via[0] == op))
     return "native: all leaves have MPS kernels (" + leaves + ")";

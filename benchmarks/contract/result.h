@@ -10,6 +10,9 @@
 
 namespace mpsfb {
 
+// "a, b, c": the parts with `sep` between them (the one join of the harness and the report).
+std::string join(const std::vector<std::string>& parts, const std::string& sep);
+
 namespace counters {
 // Counters every case reports (benchmarks/counters.h computes them; docs/measurement-model.md
 // has the model). Times are medians of per-sample times in µs. Each counter's attributes are one
@@ -96,6 +99,10 @@ using Segments = std::vector<std::pair<std::string, std::string>>;
 // Segments in order, split at the first ':' of each (an op value holds "::"); a segment
 // without ':' (Google Benchmark's "manual_time") is a key with an empty value.
 Segments split(const std::string& name);
+// split()'s inverse: "key:value/key:value". Every name the programs write is made here.
+std::string join(const Segments& segments);
+// Whether `name` is an op case's (its first segment is op:).
+bool is_op_case(const std::string& name);
 }  // namespace name
 
 // The label of a case or workload row: "key=value; key=value", readable in the console and
@@ -141,6 +148,12 @@ inline constexpr const char* kNative = "native";                      // MPS has
 inline constexpr const char* kFallsBack = "falls back";               // runs on the CPU through the fallback
 inline constexpr const char* kUnsupportedDtype = "unsupported dtype";  // MPS cannot hold the dtype: an error, not a fallback
 inline constexpr const char* kUnknown = "unknown";                    // no native_functions.yaml, or an op it lacks
+
+// Where a verdict comes from (label::kVerdictSource): run time on an MPS build, else a static
+// reading of a torch's yaml ("static: native_functions.yaml of torch 2.13.0", ...), or unknown.
+inline constexpr const char* kRunTimeSource = "run time on MPS";
+inline constexpr const char* kStaticSource = "static: ";   // the prefix of every static source
+inline constexpr const char* kUnknownSource = "unknown: ";  // the prefix of a source that has no verdict
 
 // A targets entry records a verdict as mps_verdict: {torch, verdict, via, source}: the label's
 // keys without their "mps_" / "verdict_" part, plus the torch it is for.

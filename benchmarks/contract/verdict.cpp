@@ -145,7 +145,7 @@ Book::Book(std::optional<NativeFunctions> nf, std::string torch_version, std::st
 }
 
 std::string Book::yaml_source() const {
-  return origin_.described.empty() ? "static: native_functions.yaml of torch " + torch_ : origin_.described;
+  return origin_.described.empty() ? std::string(verdict::kStaticSource) + "native_functions.yaml of torch " + torch_ : origin_.described;
 }
 
 void Book::set_tree(TreeFacts facts) {
@@ -183,18 +183,18 @@ Static Book::classify(const std::string& op, std::string* why) const {
   };
   // A native kernel replaces the registration when it lands (col2im in 2.13), so the yaml wins.
   if (always_.count(strip_namespace(op)) && !has_mps(op))
-    return say(Static::kFallsBack, "static: always falls back, registered in " + always_source_);
-  if (const auto src = native_outside_yaml(op)) return say(Static::kNative, "static: MPS kernel in " + *src);
+    return say(Static::kFallsBack, std::string(verdict::kStaticSource) + "always falls back, registered in " + always_source_);
+  if (const auto src = native_outside_yaml(op)) return say(Static::kNative, std::string(verdict::kStaticSource) + "MPS kernel in " + *src);
   if (const auto it = registered_.find(strip_namespace(op)); it != registered_.end())
-    return say(Static::kNative, "static: MPS kernel registered in " + it->second + " (" + yaml_source() + ")");
+    return say(Static::kNative, std::string(verdict::kStaticSource) + "MPS kernel registered in " + it->second + " (" + yaml_source() + ")");
   // MPSFallback.mm gives it an MPS kernel that only raises: a direct call errors, it never falls back
   // (MPS convolutions run _mps_convolution). Reference: mps-fallback-facts.md §3.
   if (strip_namespace(op) == "_slow_conv2d_forward")
     return say(Static::kUnknown,
-               "static: MPSFallback.mm registers an MPS kernel that raises for it (an error, not a fallback)");
+               std::string(verdict::kStaticSource) + "MPSFallback.mm registers an MPS kernel that raises for it (an error, not a fallback)");
   if (!nf_) return say(Static::kUnknown, why_none_);
   const Entry* e = find(op);
-  if (!e) return say(Static::kUnknown, "static: " + op + " is not in native_functions.yaml of torch " + torch_);
+  if (!e) return say(Static::kUnknown, std::string(verdict::kStaticSource) + "" + op + " is not in native_functions.yaml of torch " + torch_);
   if (has_mps(op)) return say(Static::kNative, yaml_source());
   // A structured op runs its delegate's kernels; a Composite* key runs for MPS too (its leaves
   // decide); backend kernels without MPS (CPU, CUDA, SparseCPU, ...) leave MPS the fallback.
@@ -232,7 +232,7 @@ void Book::leaves(const std::string& op, const CallGraph& calls, int depth, std:
 
 Verdict Book::judge(const std::string& op, const std::string& dtype, const CallGraph* calls) const {
   if (const auto reason = mps_unsupported_dtype_reason(dtype); !reason.empty())
-    return {verdict::kUnsupportedDtype, {}, "static: dtype " + dtype + " (" + reason + ")"};
+    return {verdict::kUnsupportedDtype, {}, std::string(verdict::kStaticSource) + "dtype " + dtype + " (" + reason + ")"};
   std::string why;
   switch (classify(op, &why)) {
     case Static::kNative:

@@ -492,7 +492,7 @@ Section failures_section(const Summary& s) {
     if (c.status != Status::kOk) t.add_row({code(c.name), to_string(c.status), c.error});
   for (const auto& w : s.m.workloads)
     if (w.status != Status::kOk)
-      t.add_row({code(std::string(segment::kWorkload) + ":" + w.name + "/" + segment::kDevice + ":" + w.device),
+      t.add_row({code(segment::join({{segment::kWorkload, w.name}, {segment::kDevice, w.device}})),
                  to_string(w.status), w.error});
   if (t.empty())
     out.prose = "None.\n\n";
@@ -571,7 +571,9 @@ Section how_to_read(const Summary&) {
       "% are listed as noisy.\n"
       "- **MPS verdict**: what MPS does with the op in the torch named (context `verdict_torch`): native; falls "
       "back (via the leaf ops without an MPS kernel, for a composite); unsupported dtype (MPS cannot hold it); "
-      "unknown. **verdict source**: `run time on MPS` on an MPS build, otherwise static: that torch's "
+      "unknown. **verdict source**: `" +
+      verdict::kRunTimeSource +
+      "` on an MPS build, otherwise static: that torch's "
       "native_functions.yaml, the ops MPSFallback.mm always sends to the CPU, or the dtype.\n"
       "- **fallback in this run** comes from probing one call: yes = the op (or an inner op, listed as "
       "`fallback_ops` in results/&lt;op&gt;.csv) ran through the CPU fallback on this build; no = it ran "
