@@ -230,9 +230,9 @@ size_t register_cases(const Targets& targets, const RunContext& ctx, std::deque<
           skip_label = label::format(verdict_fields(t.op, ctx.verdicts->judge(t.op, dtype_name(dtype), nullptr)));
         }
         benchmark::RegisterBenchmark(name.c_str(),
-                                     [calls, c, skip, skip_label](benchmark::State& s) {
+                                     [calls, c, skip, skip_label, state = new_case_state()](benchmark::State& s) {
                                        if (calls) {
-                                         run_case(s, *c, *calls);
+                                         run_case(s, *c, *calls, *state);
                                        } else {
                                          s.SetLabel(skip_label);
                                          s.SkipWithError(skip.c_str());
