@@ -53,7 +53,7 @@ struct UsageError : std::runtime_error {
 };
 
 struct Args {
-  enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog } mode = Mode::kReport;
+  enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog, kListContract } mode = Mode::kReport;
   std::vector<std::string> inputs;
   std::optional<std::string> targets;
   std::optional<std::string> coverage;  // --coverage
@@ -85,6 +85,8 @@ Args parse_args(const std::vector<std::string>& argv) {
       a.mode = Args::Mode::kCompare;
     } else if (arg == "--update-targets") {
       a.mode = Args::Mode::kUpdateTargets;
+    } else if (arg == "--list-contract") {
+      a.mode = Args::Mode::kListContract;
     } else if (arg.size() > 2 && arg.compare(0, 2, "--") == 0) {
       const size_t eq = arg.find('=');
       const std::string key = arg.substr(0, eq);
@@ -133,6 +135,8 @@ Args parse_args(const std::vector<std::string>& argv) {
   if (a.mode == Args::Mode::kReport && a.inputs.empty()) throw UsageError("no benchmark JSON given");
   if (a.mode == Args::Mode::kMpsLog && !a.inputs.empty())
     throw UsageError("--mps-log reads one log; unexpected " + a.inputs.front());
+  if (a.mode == Args::Mode::kListContract && !a.inputs.empty())
+    throw UsageError("--list-contract takes no input; unexpected " + a.inputs.front());
   if (a.verdicts.native_functions.empty() != a.torch_version.empty())
     throw UsageError("--native-functions and --torch-version go together (the yaml, and the torch it is from; "
                      "--verdict-torch and --torch-source know their torch)");
@@ -265,6 +269,9 @@ int main(int argc, char** argv) {
         return report(a);
       case Args::Mode::kMpsLog:
         return mps_log_report(a);
+      case Args::Mode::kListContract:
+        std::cout << mpsfb::contract_json() << "\n";
+        return 0;
     }
   } catch (const UsageError& e) {
     std::cerr << "mpsfb_report: " << e.what() << "\n" << kUsage;
