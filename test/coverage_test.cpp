@@ -34,7 +34,9 @@ std::string yaml_entry(const std::string& name, const std::string& keys) {
 // is a composite whose recorded leaf goes native in 2.2, newop appears in 2.2, flip regresses in
 // 2.2 and comes back in 2.3; 2.1 has no common_mps.py.
 struct FakeReleases {
-  fs::path root = fs::temp_directory_path() / "mpsfb_coverage_test";
+  // One folder per test: ctest runs the tests of this file in parallel processes.
+  fs::path root = fs::temp_directory_path() /
+                  (std::string("mpsfb_coverage_test.") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::vector<std::string> dirs;
   FakeReleases() {
     fs::remove_all(root);

@@ -39,17 +39,7 @@ done
 mkdir -p "$out" || { say "cannot create $out"; exit 2; }
 log="$out/stderr.log"
 
-report=${MPSFB_REPORT:-}
-if [ -z "$report" ]; then
-  for b in "$root/build/dev" "$root/build/ci" "$root/build"; do
-    if [ -x "$b/mpsfb_report" ]; then report="$b/mpsfb_report"; break; fi
-  done
-  [ -n "$report" ] || report=$(command -v mpsfb_report || true)
-fi
-if [ -z "$report" ] || [ ! -x "$report" ]; then
-  say "mpsfb_report not found (build it: bash tools/bench.sh, or cmake --build --preset dev --target mpsfb_report; or set MPSFB_REPORT)"
-  exit 2
-fi
+. "$root/tools/find_report.sh"
 
 # Seconds since the epoch with sub-second digits: bash 5's EPOCHREALTIME, else perl (macOS has it).
 now() {

@@ -105,6 +105,8 @@ else
     .venv/bin/pip install -q ${MPSFB_TORCH_INDEX_URL:+--index-url "$MPSFB_TORCH_INDEX_URL"} "$torch_req"
   fi
   .venv/bin/pip install -q -r tools/requirements.txt
+  # The preflight's real packages, without their dependencies: never another torch (the file says why).
+  .venv/bin/pip install -q --no-deps -r tools/preflight/requirements.txt
 fi
 
 preset=${MPSFB_PRESET:-dev}

@@ -216,6 +216,7 @@ TEXT = st.text(max_size=300) | st.lists(OPISH | st.text(max_size=5), max_size=40
 
 @PROPERTY
 @given(body=TEXT | st.none(), known=st.frozensets(st.sampled_from(["roll", "isin", "linalg_eig", "x"])))
+@example(body='+1FOR"torch.ops._._\u00b9', known=frozenset())   # found by this test: \w read "¹" as part of a name
 def test_parse_comment_never_raises_and_returns_what_it_promises(body, known):
     parsed = parse_comment(body, known)
     assert isinstance(parsed, Parsed)

@@ -10,6 +10,15 @@
 #include "regular_file.h"
 #include "report.h"
 #include "status_file.h"
+#include "text.h"
+#include "torch_trace.h"
+#include "trace_report.h"
+
+#include "contract/verdict_source.h"
+
+#include <c10/core/CPUAllocator.h>
+
+#include <dlfcn.h>
 
 #include "contract/verdict_source.h"
 
@@ -17,7 +26,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -53,7 +64,7 @@ struct UsageError : std::runtime_error {
 };
 
 struct Args {
-  enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog, kListContract } mode = Mode::kReport;
+  enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog, kTorchTrace, kListContract } mode = Mode::kReport;
   std::vector<std::string> inputs;
   std::optional<std::string> targets;
   std::optional<std::string> coverage;  // --coverage
@@ -64,6 +75,8 @@ struct Args {
   std::string mps_log, torch_version;  // --mps-log mode
   verdicts::SourceFlags verdicts;       // --mps-log mode: the static verdicts' torch (contract/verdict_source.h)
   std::optional<double> wall_s;
+  std::string torch_trace, copy_model = MPSFB_DEFAULT_COPY_MODEL, allow, emit_targets;  // --torch-trace mode
+  std::set<std::string> fail_on = {verdict::kFallsBack};
   bool help = false;
 };
 
@@ -73,6 +86,21 @@ double positive_seconds(const std::string& key, const std::string& value) {
   if (value.empty() || *end != '\0' || !std::isfinite(v) || v <= 0)
     throw UsageError(key + "=" + value + ": expected a positive number of seconds (e.g. 12.5)");
   return v;
+}
+
+// --fail-on=falls-back,unsupported-dtype,unknown -> verdict tokens
+std::set<std::string> fail_on_classes(const std::string& value) {
+  const std::map<std::string, std::string> kClasses = {{"falls-back", verdict::kFallsBack},
+                                                       {"unsupported-dtype", verdict::kUnsupportedDtype},
+                                                       {"unknown", verdict::kUnknown}};
+  std::set<std::string> out;
+  for (const auto& c : split(value, ",")) {
+    const auto it = kClasses.find(c);
+    if (it == kClasses.end())
+      throw UsageError("--fail-on=" + value + ": '" + c + "' is not one of falls-back, unsupported-dtype, unknown");
+    out.insert(it->second);
+  }
+  return out;
 }
 
 Args parse_args(const std::vector<std::string>& argv) {
@@ -99,7 +127,8 @@ Args parse_args(const std::vector<std::string>& argv) {
         throw UsageError(key + " needs a value");
       }
       const bool is_path = key == "--targets" || key == "--results-dir" || key == "--summary" || key == "--cases-csv" ||
-                           key == "--mps-log" || key == "--native-functions" || key == "--embed-plot";
+                           key == "--mps-log" || key == "--native-functions" || key == "--torch-source" ||
+                           key == "--embed-plot";
       if (is_path && value.empty()) throw UsageError(key + "= needs a path (empty: would write or read in '.')");
       if (key == "--targets")
         a.targets = value;
@@ -121,6 +150,16 @@ Args parse_args(const std::vector<std::string>& argv) {
         continue;  // --verdict-torch, --torch-source, --native-functions
       else if (key == "--torch-version")
         a.torch_version = value;
+      else if (key == "--torch-trace")
+        a.mode = Args::Mode::kTorchTrace, a.torch_trace = value;
+      else if (key == "--copy-model")
+        a.copy_model = value;
+      else if (key == "--allow")
+        a.allow = value;
+      else if (key == "--emit-targets")
+        a.emit_targets = value;
+      else if (key == "--fail-on")
+        a.fail_on = fail_on_classes(value);
       else
         throw UsageError("unknown option " + key);
     } else {
@@ -137,12 +176,14 @@ Args parse_args(const std::vector<std::string>& argv) {
     throw UsageError("--mps-log reads one log; unexpected " + a.inputs.front());
   if (a.mode == Args::Mode::kListContract && !a.inputs.empty())
     throw UsageError("--list-contract takes no input; unexpected " + a.inputs.front());
-  if (a.verdicts.native_functions.empty() != a.torch_version.empty())
+  if (a.mode == Args::Mode::kTorchTrace && !a.inputs.empty())
+    throw UsageError("--torch-trace reads one trace; unexpected " + a.inputs.front());
+  if (a.mode != Args::Mode::kTorchTrace && a.verdicts.native_functions.empty() != a.torch_version.empty())
     throw UsageError("--native-functions and --torch-version go together (the yaml, and the torch it is from; "
                      "--verdict-torch and --torch-source know their torch)");
-  if (!a.verdicts.given().empty() && a.mode != Args::Mode::kMpsLog)
-    throw UsageError(a.verdicts.given() + " is for --mps-log: a benchmark JSON carries the verdicts its run judged "
-                     "(run mps_benchmarks with " + a.verdicts.given() + ")");
+  if (!a.verdicts.given().empty() && a.mode != Args::Mode::kMpsLog && a.mode != Args::Mode::kTorchTrace)
+    throw UsageError(a.verdicts.given() + " is for --mps-log and --torch-trace: a benchmark JSON carries the verdicts "
+                     "its run judged (run mps_benchmarks with " + a.verdicts.given() + ")");
   if (a.cases_csv.empty()) {
     const auto dir = std::filesystem::path(a.summary).parent_path();
     a.cases_csv = (dir / "cases.csv").string();
@@ -225,6 +266,63 @@ int mps_log_report(const Args& a) {
   return 0;
 }
 
+// The linked torch, for the verdict source: the torch whose libc10 this binary links, its
+// native_functions.yaml beside it and its version from torch/version.py.
+verdicts::Linked linked_torch() {
+  verdicts::Linked l;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&c10::GetCPUAllocator), &info) == 0 || !info.dli_fname) {
+    l.why_none = "the linked libc10 cannot be located";
+    return l;
+  }
+  const auto lib = std::filesystem::path(info.dli_fname).parent_path();
+  l.yaml = verdicts::find_native_functions(lib.string());
+  std::ifstream py(lib.parent_path() / "version.py");
+  for (std::string line; std::getline(py, line);)
+    if (line.rfind("__version__", 0) == 0) {
+      const size_t q = line.find_first_of("'\""), e = line.find_last_of("'\"");
+      if (q != std::string::npos && e > q) l.torch_version = line.substr(q + 1, e - q - 1);
+    }
+  if (l.yaml.empty()) l.why_none = "no native_functions.yaml beside " + lib.string();
+  return l;
+}
+
+// The trace's verdicts come from the shared verdict source (contract/verdict_source.h), as the
+// other binaries': --verdict-torch, --native-functions, --torch-source, else the linked torch.
+verdicts::Book trace_book(const Args& a) {
+  std::string context_value;
+  return verdicts::load_book(a.verdicts, linked_torch(),
+                             {MPSFB_PYTHON, std::string(MPSFB_SOURCE_DIR) + "/tools/fetch_torch_files.py"},
+                             "mpsfb_report", &context_value);
+}
+
+int torch_trace_report(const Args& a) {
+  const torch_trace::Trace trace = torch_trace::read(a.torch_trace);
+  TraceReportOptions options;
+  const verdicts::Book book = trace_book(a);
+  options.verdict_source = book.yaml_source();
+  options.book = &book;
+  options.copy = copy_model::load(a.copy_model);
+  std::optional<AllowList> allow;
+  if (!a.allow.empty()) allow = read_allow_list(a.allow);
+  options.allow = allow ? &*allow : nullptr;
+  options.fail_on = a.fail_on;
+  options.emit_targets = a.emit_targets;
+  options.results_dir = a.results_dir;
+  options.summary = a.summary;
+  options.cases_csv = a.cases_csv;
+  options.ops_csv = (std::filesystem::path(a.cases_csv).parent_path() / "trace_ops.csv").string();
+  const char* gha = std::getenv("GITHUB_ACTIONS");
+  options.github = gha && std::string(gha) == "true";
+  OutputSet out;
+  const TraceReport r = add_trace_report(out, trace, options);
+  out.commit();
+  for (const auto& line : r.annotations) std::cout << line << "\n";
+  for (const auto& line : r.gate_lines) std::cerr << "mpsfb_report: " << line << "\n";
+  std::cerr << "mpsfb_report: " << a.torch_trace << ": " << r.headline << " -> " << a.summary << "\n";
+  return r.gate_failed ? 1 : 0;
+}
+
 int compare(const Args& a) {
   const Model base = load({a.inputs[0]});
   const Model contender = load({a.inputs[1]});
@@ -269,6 +367,8 @@ int main(int argc, char** argv) {
         return report(a);
       case Args::Mode::kMpsLog:
         return mps_log_report(a);
+      case Args::Mode::kTorchTrace:
+        return torch_trace_report(a);
       case Args::Mode::kListContract:
         std::cout << mpsfb::contract_json() << "\n";
         return 0;

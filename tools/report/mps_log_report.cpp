@@ -375,7 +375,8 @@ Section how_to_read(const LogSummary&) {
       "- The op names are schema names without the overload (`aten::isin`, not `aten::isin.Tensor_Tensor`): "
       "votes and links are those of the targets file's entries for any overload of it (votes: the highest).\n"
       "- **MPS verdict** is `falls back` for every op here, from the run itself; the **static verdict** (with "
-      "`--native-functions`) is what that torch's native_functions.yaml says, over the op's overloads.\n";
+      "`--verdict-torch`, `--torch-source` or `--native-functions`) is what that torch's native_functions.yaml "
+      "says, over the op's overloads.\n";
   return out;
 }
 

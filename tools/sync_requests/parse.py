@@ -231,7 +231,7 @@ def normalise_bare(token: str, known: Set[str], slot: str) -> Tuple[Optional[str
     def accept(name: str) -> bool:
         return _SLOT_ACCEPT[slot](name, known)
 
-    m = re.fullmatch(r"torch\.ops\.([a-z_]\w*)\.([a-z_]\w*)(?:\.(\w+))?", tok)
+    m = re.fullmatch(r"torch\.ops\.([a-z_]\w*)\.([a-z_]\w*)(?:\.(\w+))?", tok, re.ASCII)  # not "¹"
     if m:
         return _qualified(*m.groups()), True
     m = re.fullmatch(r"(?:torch\.)?(?:nn\.)?([A-Z][A-Za-z0-9]*)", tok)
