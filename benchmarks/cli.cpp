@@ -18,6 +18,7 @@ const char* cli_usage() {
          "                          'falls back' (default), or every op (what native support saves)\n"
          ) + verdicts::source_flags_usage() + (
          "  --list-verdicts         print each target op's MPS verdict as JSON and exit\n"
+         "  --list-contract         print the result contract (counters, label keys, name segments) as JSON and exit\n"
          "  --memory_budget_mb=N    reject shapes whose input tensor exceeds N MiB (default 4096)\n"
          "  --workload=tiny|PATH.pt fallback% of a workload instead of the op suite\n"
          "  --input=1x3x224x224:f32[,...]  inputs of a TorchScript workload\n"
@@ -83,6 +84,8 @@ CliOptions parse_cli(const std::vector<std::string>& args) {
       // --verdict-torch, --native-functions, --torch-source (contract/verdict_source.h)
     } else if (arg == "--list-verdicts") {
       o.list_verdicts = true;
+    } else if (arg == "--list-contract") {
+      o.list_contract = true;
     } else if (key == "--memory_budget_mb") {
       need_value();
       size_t used = 0;

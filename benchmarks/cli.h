@@ -17,6 +17,7 @@ struct CliOptions {
   std::string emulate = "falls-back";  // falls-back | all (with --fallback=emulate)
   verdicts::SourceFlags verdicts;      // --verdict-torch | --native-functions | --torch-source; none: the linked torch
   bool list_verdicts = false;          // print each target op's MPS verdict as JSON and exit
+  bool list_contract = false;          // print contract_json() and exit
   int64_t memory_budget_mb = 4096;  // 1 .. kMaxMemoryBudgetMb
   std::string workload;  // tiny | path/model.pt (empty: the op suite)
   std::string input;     // model inputs: 1x3x224x224:f32[,...]

@@ -16,6 +16,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -102,27 +103,35 @@ inline void set(benchmark::State& state, const char* key, const std::optional<do
   set(state, key, value.value_or(0.0));
 }
 
-// Sets every op counter of one case.
+// Every op counter of one case by name; absent: undefined (written as 0, see the top of this file).
+inline std::map<std::string, std::optional<double>> case_values(const CaseTimes& t, const Derived& d,
+                                                                const Moves* moves, bool fallback, double bytes) {
+  // The moves are shown where they give a floor (contract: their basis is floor_us).
+  const auto moved = [&](double v) { return d.floor_us && moves ? std::optional<double>(v) : std::nullopt; };
+  return {{kCpuUs, t.cpu_us},
+          {kDevUs, t.dev_us},
+          {kNativeUs, t.native_us},
+          {kPenalty, d.penalty},
+          {kOverheadUs, d.overhead_us},
+          {kFloorUs, d.floor_us},
+          {kCopyEfficiency, d.copy_efficiency},
+          {kFallback, fallback ? 1.0 : 0.0},
+          {kBytes, bytes},
+          {kCpuNoise, t.cpu_noise},
+          {kDevNoise, t.dev_noise},
+          {kNativeNoise, t.native_noise},
+          {kSamples, static_cast<double>(t.samples)},
+          {kMovedToCpu, moved(moves ? static_cast<double>(moves->to_cpu) : 0)},
+          {kMovedToDev, moved(moves ? static_cast<double>(moves->to_dev) : 0)},
+          {kMovedBytes, moved(moves ? moves->to_cpu_bytes + moves->to_dev_bytes : 0)}};
+}
+
+// Sets every op counter of one case, the contract's rows in order: a row without a value in
+// case_values is a programming error (Counters.CaseValuesAreTheContractsCounters checks it).
 inline void set_case(benchmark::State& state, const CaseTimes& t, const Derived& d, const Moves* moves, bool fallback,
                      double bytes) {
-  set(state, kCpuUs, t.cpu_us);
-  set(state, kDevUs, t.dev_us);
-  set(state, kNativeUs, t.native_us);
-  set(state, kPenalty, d.penalty);
-  set(state, kOverheadUs, d.overhead_us);
-  set(state, kFloorUs, d.floor_us);
-  set(state, kCopyEfficiency, d.copy_efficiency);
-  set(state, kFallback, fallback ? 1.0 : 0.0);
-  set(state, kBytes, bytes);
-  set(state, kCpuNoise, t.cpu_noise);
-  set(state, kDevNoise, t.dev_noise);
-  set(state, kNativeNoise, t.native_noise);
-  set(state, kSamples, static_cast<double>(t.samples));
-  // The moves are shown where they give a floor (contract: their basis is floor_us).
-  const Moves shown = d.floor_us && moves ? *moves : Moves{};
-  set(state, kMovedToCpu, static_cast<double>(shown.to_cpu));
-  set(state, kMovedToDev, static_cast<double>(shown.to_dev));
-  set(state, kMovedBytes, shown.to_cpu_bytes + shown.to_dev_bytes);
+  const auto values = case_values(t, d, moves, fallback, bytes);
+  for (const Counter& c : case_rows()) set(state, c.name, values.at(c.name));
 }
 
 }  // namespace mpsfb::counters

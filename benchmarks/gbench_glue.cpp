@@ -37,8 +37,6 @@ std::string flag_value(const std::vector<std::string>& args, const std::string& 
   return given.empty() ? "" : given.substr(given.find('=') + 1);
 }
 
-bool is_op_case(const std::string& name) { return name.rfind("op:", 0) == 0; }
-
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 // Google Benchmark's CSV reporter, given every op counter on every op row (0 where a row had
@@ -48,7 +46,7 @@ class WholeCsvReporter : public benchmark::CSVReporter {
   void ReportRuns(const std::vector<Run>& reports) override {
     std::vector<Run> rows = reports;
     for (auto& r : rows)
-      if (is_op_case(r.benchmark_name()))
+      if (name::is_op_case(r.benchmark_name()))
         for (const auto& key : counters::case_counters()) r.counters.emplace(key, benchmark::Counter(0.0));
     CSVReporter::ReportRuns(rows);
   }

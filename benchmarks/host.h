@@ -62,8 +62,8 @@ std::string mps_device_name(const std::string& cpu_brand);
 
 // --- A disabled fallback, seen as an error (PYTORCH_ENABLE_MPS_FALLBACK=0) ---
 
-inline constexpr const char* kNotImplementedSource =
-    "run time on MPS (NotImplementedError: PYTORCH_ENABLE_MPS_FALLBACK=0)";
+inline const std::string kNotImplementedSource =
+    std::string(verdict::kRunTimeSource) + " (NotImplementedError: PYTORCH_ENABLE_MPS_FALLBACK=0)";
 // The op named by MPS's NotImplementedError ("The operator 'aten::lcm.out' is not currently
 // implemented for the MPS device..."; 1.12's "not current implemented" too); empty otherwise.
 std::string op_from_not_implemented(const std::string& message);

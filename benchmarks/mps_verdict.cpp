@@ -3,7 +3,7 @@
 #include "device.h"
 #include "ops_libraries.h"
 #include "paths.h"
-#include "text.h"
+#include "torch_message.h"
 
 #include <iostream>
 
@@ -25,7 +25,7 @@ verdicts::Verdict runtime_verdict(const std::vector<std::string>& fallback_ops) 
   verdicts::Verdict v;
   v.verdict = fallback_ops.empty() ? verdict::kNative : verdict::kFallsBack;
   v.via = fallback_ops;
-  v.source = "run time on MPS";
+  v.source = verdict::kRunTimeSource;
   return v;
 }
 

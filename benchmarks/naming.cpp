@@ -16,9 +16,8 @@ std::string device_segment(const c10::Device& d) { return d.is_cuda() ? "cuda" :
 
 std::string case_name(const std::string& op, const std::vector<int64_t>& shape, at::ScalarType dtype,
                       const std::string& device) {
-  const auto seg = [](const char* key, const std::string& value) { return std::string(key) + ":" + value; };
-  return seg(name::kOp, op) + "/" + seg(name::kShape, shape_str(shape)) + "/" + seg(name::kDtype, dtype_name(dtype)) +
-         "/" + seg(name::kDevice, device);
+  return name::join(
+      {{name::kOp, op}, {name::kShape, shape_str(shape)}, {name::kDtype, dtype_name(dtype)}, {name::kDevice, device}});
 }
 
 }  // namespace mpsfb

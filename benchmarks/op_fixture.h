@@ -25,6 +25,7 @@
 #include <benchmark/benchmark.h>
 #include <c10/core/Device.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -82,9 +83,14 @@ struct OpCalls {
 // The trait's calls with the entry's check: and tol_scale: overrides applied.
 OpCalls with_overrides(const OpCalls& trait, const OpTarget& t);
 
-// Builds inputs, probes once (fallback? correct?), then times CPU and device calls
-// interleaved and sets the counters. Errors become SkipWithError with torch's message.
-void run_case(benchmark::State& state, const Case& c, const OpCalls& calls);
+// What one registered case keeps between its visits (runner.cpp): what its probe found, the
+// inputs of the visit in progress, its sample count. Owned beside the case by its registration.
+struct CaseState;
+std::shared_ptr<CaseState> new_case_state();
+
+// Prepares the case (its first visit probes it: fallback? correct?), then times CPU and device
+// calls interleaved and sets the counters. Errors become SkipWithError with torch's message.
+void run_case(benchmark::State& state, const Case& c, const OpCalls& calls, CaseState& state_of_case);
 
 // The case's MPS verdict for the linked torch (static), from one CPU call that shows which leaves
 // a composite op runs.

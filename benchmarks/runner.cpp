@@ -8,13 +8,12 @@
 #include "op_fixture.h"
 #include "sampling.h"
 #include "stats.h"
-#include "text.h"
+#include "torch_message.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -43,24 +42,24 @@ double stack_nbytes(const Stack& s) {
   return n;
 }
 
-// A case's inputs and probe results, kept while Google Benchmark calls the case again
-// (iteration search, repetitions); freed when the next case starts.
-struct Prepared {
-  const Case* c = nullptr;
-  Stack cpu_args, dev_args;
+// What a case's probe found, without its tensors: kept in the case's state for its later visits
+// (repetitions, interleaved with other cases), which make their inputs again with the same seed
+// and do not probe again.
+struct Findings {
   std::vector<std::string> emulate;  // ops routed through the fallback; empty: the case runs natively
   std::vector<std::string> fallback_ops;
   double bytes_in = 0, bytes_out = 0;
   std::optional<counters::Moves> moves;  // what one call's fallback moves; absent: nothing falls back
   std::string label;
-  std::string error;  // non-empty: every call of this case skips with it
+  std::string error;  // non-empty: every visit of this case skips with it
 };
 
-std::unique_ptr<Prepared> g_prepared;
-// What each case's probe found, without its tensors, for the case's later visits (repetitions,
-// interleaved with other cases): a revisit makes its inputs again, with the same seed, and does
-// not probe again.
-std::map<const Case*, Prepared> g_probed;
+// One visit's inputs, on the CPU and on the device, or why they could not be made (that visit
+// skips; the next one tries again).
+struct Inputs {
+  Stack cpu, dev;
+  std::string error;
+};
 
 // A case's CPU inputs, the same on every call (its probe, each visit, its verdict): the seed
 // first, then the trait's make().
@@ -140,42 +139,44 @@ std::optional<counters::Moves> count_moves(const Case& c, const OpCalls& calls, 
 }
 
 const verdicts::Book& verdict_book(const Case& c) {
-  static const verdicts::Book kNoVerdicts(std::nullopt, torch_version(), "unknown: no verdicts in this run");
+  static const verdicts::Book kNoVerdicts(std::nullopt, torch_version(),
+                                          std::string(verdict::kUnknownSource) + "no verdicts in this run");
   return c.ctx->verdicts ? *c.ctx->verdicts : kNoVerdicts;
 }
 
-std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
+// The first visit: the inputs made, the CPU reference call, the probe on the device and its
+// checks; what they found.
+Findings probe_case(const Case& c, const OpCalls& trait_calls, Inputs& in) {
   const OpCalls calls = with_overrides(trait_calls, *c.target);
-  auto p = std::make_unique<Prepared>();
-  p->c = &c;
+  Findings f;
   const auto& dev = c.ctx->device;
   std::optional<verdicts::Verdict> verdict;  // static, from the CPU call's leaves once it ran
   try {
-    p->cpu_args = make_inputs(c, calls);
-    p->bytes_in = stack_nbytes(p->cpu_args);
+    in.cpu = make_inputs(c, calls);
+    f.bytes_in = stack_nbytes(in.cpu);
 
     // The CPU call is the reference output and shows which leaves a composite runs.
-    const Probe cpu = probe(c, calls, p->cpu_args, c10::kCPU, {}, /*collect_calls=*/true);
-    p->bytes_out = nbytes(output_tensors(cpu.out));
+    const Probe cpu = probe(c, calls, in.cpu, c10::kCPU, {}, /*collect_calls=*/true);
+    f.bytes_out = nbytes(output_tensors(cpu.out));
     verdict = verdict_book(c).judge(c.target->op, dtype_name(c.dtype), &cpu.calls);
-    p->label = label::format(verdict_fields(c.target->op, *verdict));
-    if (dev.is_cpu()) return p;
+    f.label = label::format(verdict_fields(c.target->op, *verdict));
+    if (dev.is_cpu()) return f;
 
-    p->dev_args = copy_stack(p->cpu_args, dev);
+    in.dev = copy_stack(in.cpu, dev);
     std::string max_abs_diff;
     if (c.ctx->emulating()) {
-      p->emulate = emulated_ops(c, *verdict);
-      const Probe native = probe(c, calls, p->cpu_args, dev);
+      f.emulate = emulated_ops(c, *verdict);
+      const Probe native = probe(c, calls, in.cpu, dev);
       if (auto r = compare_outputs(cpu.out, native.out, calls.check, calls.tol_scale); r.mismatch)
         throw std::runtime_error("native device result differs from CPU: " + *r.mismatch);
-      p->fallback_ops = native.fallback_ops;
-      if (!p->emulate.empty()) {
+      f.fallback_ops = native.fallback_ops;
+      if (!f.emulate.empty()) {
         CountMoves count;
-        const Probe emulated = probe(c, calls, p->cpu_args, dev, p->emulate);
-        p->moves = count.moves();
-        p->fallback_ops = emulated.fallback_ops;
-        if (p->fallback_ops.empty())
-          throw std::runtime_error("emulation of " + join(p->emulate, ",") +
+        const Probe emulated = probe(c, calls, in.cpu, dev, f.emulate);
+        f.moves = count.moves();
+        f.fallback_ops = emulated.fallback_ops;
+        if (f.fallback_ops.empty())
+          throw std::runtime_error("emulation of " + join(f.emulate, ",") +
                                    " was not reached: the op runs elsewhere on this device; name the inner op(s) "
                                    "under 'emulate:'");
         const auto r = compare_outputs(native.out, emulated.out, calls.check, calls.tol_scale);
@@ -187,49 +188,47 @@ std::unique_ptr<Prepared> prepare(const Case& c, const OpCalls& trait_calls) {
         }
       }
     } else {
-      const Probe actual = probe(c, calls, p->cpu_args, dev);
-      p->fallback_ops = actual.fallback_ops;
-      p->moves = count_moves(c, calls, p->cpu_args, dev, p->fallback_ops);
+      const Probe actual = probe(c, calls, in.cpu, dev);
+      f.fallback_ops = actual.fallback_ops;
+      f.moves = count_moves(c, calls, in.cpu, dev, f.fallback_ops);
       if (auto r = compare_outputs(cpu.out, actual.out, calls.check, calls.tol_scale); r.mismatch)
         throw std::runtime_error("device result differs from CPU: " + *r.mismatch);
     }
     // On MPS (not emulating) the probe is the truth; the static verdict is shown beside it.
     label::Fields label = dev.is_mps() && !c.ctx->emulating()
-                              ? verdict_fields(c.target->op, runtime_verdict(p->fallback_ops), &*verdict)
+                              ? verdict_fields(c.target->op, runtime_verdict(f.fallback_ops), &*verdict)
                               : verdict_fields(c.target->op, *verdict);
-    label.insert(label.begin(), {label::kFallbackOps, join(p->fallback_ops, ",")});
-    label.emplace_back(label::kEmulatedOps, join(p->emulate, ","));
+    label.insert(label.begin(), {label::kFallbackOps, join(f.fallback_ops, ",")});
+    label.emplace_back(label::kEmulatedOps, join(f.emulate, ","));
     label.emplace_back(label::kMaxAbsDiff, max_abs_diff);
     if (c.ctx->mps_build) label.emplace_back(label::kStaticTable, to_string(classify(c.op, c10::DispatchKey::MPS)));
-    p->label = label::format(label);
+    f.label = label::format(label);
   } catch (const std::exception& e) {
-    p->cpu_args.clear();
-    p->dev_args.clear();
-    p->error = one_line(torch_message(e), 400);
+    in = {};
+    f.error = one_line(torch_message(e), 400);
     // A failed case still says its verdict; failed before the CPU call, the static view alone
     // (a composite's is then unknown).
     if (!verdict) verdict = verdict_book(c).judge(c.target->op, dtype_name(c.dtype), nullptr);
-    p->label = label::format(verdict_fields(c.target->op, *verdict));
+    f.label = label::format(verdict_fields(c.target->op, *verdict));
     // PYTORCH_ENABLE_MPS_FALLBACK=0: MPS raised for an op without a kernel, itself the detection.
-    if (const auto v = host::not_implemented_verdict(p->error); v && dev.is_mps())
-      p->label = label::format(verdict_fields(c.target->op, *v, &*verdict));
+    if (const auto v = host::not_implemented_verdict(f.error); v && dev.is_mps())
+      f.label = label::format(verdict_fields(c.target->op, *v, &*verdict));
   }
-  return p;
+  return f;
 }
 
-// A later visit of a case probed before: its inputs made again, the probe's findings kept.
-std::unique_ptr<Prepared> revisit(const Case& c, const OpCalls& trait_calls, const Prepared& probed) {
-  auto p = std::make_unique<Prepared>(probed);
-  if (!p->error.empty()) return p;
+// A later visit of a case probed before: its inputs made again, as the first visit made them.
+Inputs make_visit_inputs(const Case& c, const OpCalls& trait_calls, const Findings& found) {
+  Inputs in;
+  if (!found.error.empty()) return in;
   try {
-    p->cpu_args = make_inputs(c, trait_calls);  // overrides touch the check, not the inputs
-    if (!c.ctx->device.is_cpu()) p->dev_args = copy_stack(p->cpu_args, c.ctx->device);
+    in.cpu = make_inputs(c, trait_calls);  // overrides touch the check, not the inputs
+    if (!c.ctx->device.is_cpu()) in.dev = copy_stack(in.cpu, c.ctx->device);
   } catch (const std::exception& e) {
-    p->cpu_args.clear();
-    p->dev_args.clear();
-    p->error = one_line(torch_message(e), 400);
+    in = {};
+    in.error = one_line(torch_message(e), 400);
   }
-  return p;
+  return in;
 }
 
 }  // namespace
@@ -272,7 +271,28 @@ Stack copy_stack(const Stack& in, const c10::Device& device) {
   return out;
 }
 
-void release_case_inputs() { g_prepared.reset(); }
+// What one registered case keeps between its visits; owned beside the case by its registration
+// (suite.cpp register_cases), so no table keyed by the case is needed here.
+struct CaseState {
+  std::optional<Findings> found;  // the first visit's probe
+  Inputs inputs;                  // the visit in progress; freed when another case starts
+  // Samples from the first measurement: the later visits (repetitions, also interleaved with
+  // other cases) take as many, because Google Benchmark requires one iteration count for every
+  // repetition of a benchmark.
+  std::optional<int64_t> samples;
+};
+
+std::shared_ptr<CaseState> new_case_state() { return std::make_shared<CaseState>(); }
+
+namespace {
+// The case whose inputs are alive: the run keeps one case's tensors at a time.
+CaseState* g_holding = nullptr;
+}  // namespace
+
+void release_case_inputs() {
+  if (g_holding) g_holding->inputs = {};
+  g_holding = nullptr;
+}
 
 verdicts::Verdict case_verdict(const Case& c, const OpCalls& calls) {
   const Probe cpu = probe(c, calls, make_inputs(c, calls), c10::kCPU, {}, /*collect_calls=*/true);
@@ -280,11 +300,6 @@ verdicts::Verdict case_verdict(const Case& c, const OpCalls& calls) {
 }
 
 namespace {
-
-// Samples per case from its first measurement: its later calls (repetitions, also interleaved
-// with other cases) take as many, because Google Benchmark requires one iteration count for
-// every repetition of a benchmark.
-std::map<const Case*, int64_t> g_sample_counts;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -295,31 +310,29 @@ void wake_cpu_threads() {
   if (n > 1) at::parallel_for(0, n, 1, [](int64_t, int64_t) {});
 }
 
-}  // namespace
+// This visit's inputs and, on the first visit, the probe's findings; the error the visit skips
+// with, or empty.
+std::string prepare(const Case& c, const OpCalls& calls, CaseState& cs) {
+  if (g_holding != &cs) {
+    release_case_inputs();  // free the previous case's tensors first
+    g_holding = &cs;
+    if (cs.found)
+      cs.inputs = make_visit_inputs(c, calls, *cs.found);
+    else
+      cs.found = probe_case(c, calls, cs.inputs);
+  }
+  return cs.found->error.empty() ? cs.inputs.error : cs.found->error;
+}
 
-void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
-  if (!g_prepared || g_prepared->c != &c) {
-    g_prepared.reset();  // free the previous case's tensors first
-    if (const auto it = g_probed.find(&c); it != g_probed.end()) {
-      g_prepared = revisit(c, calls, it->second);
-    } else {
-      g_prepared = prepare(c, calls);
-      Prepared findings = *g_prepared;
-      findings.cpu_args.clear();
-      findings.dev_args.clear();
-      g_probed.emplace(&c, std::move(findings));
-    }
-  }
-  Prepared& p = *g_prepared;
-  if (!p.error.empty()) {
-    state.SetLabel(p.label);
-    state.SkipWithError(p.error.c_str());
-    return;
-  }
+// The interleaved samples after an untimed warm-up, until the stopping rule is met; a call that
+// throws ends them with its error, which the case's later visits skip with too.
+std::optional<sampling::Series> sample(benchmark::State& state, const Case& c, const OpCalls& calls, CaseState& cs) {
+  const Findings& f = *cs.found;
+  Inputs& in = cs.inputs;
   const auto& dev = c.ctx->device;
   const bool on_device = !dev.is_cpu();
   // A case whose verdict is native runs natively even in emulate mode: its dev sample is the native one.
-  const bool emulate = !p.emulate.empty();
+  const bool emulate = !f.emulate.empty();
 
   // One interleaved sample: CPU, then (emulate mode) the native kernel, then the device call,
   // each device call followed by a synchronize before the clock stops. Alternating the sides
@@ -330,10 +343,10 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
     // The device call just before left the CPU's caches, pages and threads to the fallback's
     // copies: one untimed call first, so cpu_us is the op's steady state, as a CPU user's loop
     // (and torch.utils.benchmark.Timer) sees it. On --device=cpu the previous sample is that call.
-    if (steady_cpu && last_cpu_us < sampling::kSteadyCpuCallBelowUs) calls.call(c, p.cpu_args);
+    if (steady_cpu && last_cpu_us < sampling::kSteadyCpuCallBelowUs) calls.call(c, in.cpu);
     wake_cpu_threads();
     auto t0 = Clock::now();
-    calls.call(c, p.cpu_args);
+    calls.call(c, in.cpu);
     auto t1 = Clock::now();
     last_cpu_us = us_between(t0, t1);
     into.cpu.push_back(last_cpu_us);
@@ -341,10 +354,10 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
     if (emulate) {
       // The device idled while the CPU sample ran: one untimed native call first, so the timed
       // one does not pay for waking it (clocks, queues, the driver's host thread).
-      calls.call(c, p.dev_args);
+      calls.call(c, in.dev);
       synchronize(dev);
       t0 = Clock::now();
-      calls.call(c, p.dev_args);
+      calls.call(c, in.dev);
       synchronize(dev);
       t1 = Clock::now();
       into.native.push_back(us_between(t0, t1));
@@ -352,9 +365,9 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
     {
       // Registering the override is outside the timed region.
       std::optional<EmulationScope> scope;
-      if (emulate) scope.emplace(p.emulate, c.ctx->key());
+      if (emulate) scope.emplace(f.emulate, c.ctx->key());
       t0 = Clock::now();
-      calls.call(c, p.dev_args);
+      calls.call(c, in.dev);
       synchronize(dev);
       t1 = Clock::now();
     }
@@ -362,7 +375,7 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
   };
 
   sampling::Rule rule = c.ctx->sampling;
-  if (const auto it = g_sample_counts.find(&c); it != g_sample_counts.end()) rule.fixed = it->second;
+  if (cs.samples) rule.fixed = *cs.samples;
   sampling::Series s;
   const auto& timed = on_device ? s.dev : s.cpu;
   try {
@@ -374,21 +387,23 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
     const auto start = Clock::now();
     sampling::run(rule, state.max_iterations, s, timed, [&] { take_one(s); }, [&] { return seconds_since(start); });
   } catch (const std::exception& e) {
-    g_prepared->error = one_line(torch_message(e), 400);
-    g_probed.at(&c).error = g_prepared->error;  // its later visits skip with the same error
-    state.SetLabel(p.label);
-    state.SkipWithError(g_prepared->error.c_str());
-    return;
+    cs.found->error = one_line(torch_message(e), 400);
+    return std::nullopt;
   }
-  const int64_t n = s.size();
-  g_sample_counts[&c] = n;
+  cs.samples = s.size();
+  return s;
+}
 
+// The row: Google Benchmark's iterations and time, then every counter of the contract.
+void set_counters(benchmark::State& state, const Case& c, const Findings& f, const sampling::Series& s) {
+  const bool on_device = !c.ctx->device.is_cpu();
+  const int64_t n = s.size();
   // Google Benchmark's view: as many iterations as samples, and per iteration the median of
   // the timed side (dev on a device, cpu on --device=cpu), so its real_time is dev_us (cpu_us)
   // and compare.py compares the same medians. The samples are taken before its timer starts,
   // so its cpu_time column does not describe them. n >= max_iterations (sampling::run), as
   // KeepRunningBatch needs.
-  const double reported_us = median(timed);
+  const double reported_us = median(on_device ? s.dev : s.cpu);
   while (state.KeepRunningBatch(n)) state.SetIterationTime(reported_us * 1e-6 * static_cast<double>(n));
 
   counters::CaseTimes t;
@@ -406,10 +421,25 @@ void run_case(benchmark::State& state, const Case& c, const OpCalls& calls) {
     t.native_us = median(s.native);
     t.native_noise = counters::noise(s.native);
   }
-  const counters::Moves* moves = on_device && p.moves ? &*p.moves : nullptr;
+  const counters::Moves* moves = on_device && f.moves ? &*f.moves : nullptr;
   const auto d = counters::derive(t, moves, on_device ? &c.ctx->copy : nullptr);
-  counters::set_case(state, t, d, moves, !p.fallback_ops.empty(), p.bytes_in + p.bytes_out);
-  state.SetLabel(p.label);
+  counters::set_case(state, t, d, moves, !f.fallback_ops.empty(), f.bytes_in + f.bytes_out);
+}
+
+}  // namespace
+
+void run_case(benchmark::State& state, const Case& c, const OpCalls& calls, CaseState& cs) {
+  std::string error = prepare(c, calls, cs);
+  std::optional<sampling::Series> s;
+  if (error.empty()) {
+    s = sample(state, c, calls, cs);
+    if (!s) error = cs.found->error;
+  }
+  state.SetLabel(cs.found->label);
+  if (s)
+    set_counters(state, c, *cs.found, *s);
+  else
+    state.SkipWithError(error.c_str());
 }
 
 }  // namespace mpsfb

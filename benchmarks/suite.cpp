@@ -1,6 +1,6 @@
 #include "suite.h"
 
-#include "text.h"
+#include "torch_message.h"
 
 #include "apple.h"
 #include "cli.h"
@@ -332,9 +332,9 @@ size_t register_cases(const Targets& targets, const RunContext& ctx, std::deque<
           skip_label = label::format(verdict_fields(t.op, ctx.verdicts->judge(t.op, dtype_name(dtype), nullptr)));
         }
         benchmark::RegisterBenchmark(name.c_str(),
-                                     [calls, c, skip, skip_label](benchmark::State& s) {
+                                     [calls, c, skip, skip_label, state = new_case_state()](benchmark::State& s) {
                                        if (calls) {
-                                         run_case(s, *c, *calls);
+                                         run_case(s, *c, *calls, *state);
                                        } else {
                                          s.SetLabel(skip_label);
                                          s.SkipWithError(skip.c_str());
@@ -362,6 +362,10 @@ int run_main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     const CliOptions o = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
     if (o.help) return 0;
+    if (o.list_contract) {
+      std::cout << contract_json() << "\n";
+      return 0;
+    }
     if (const auto twice = duplicate_registrations(); !twice.empty())
       throw std::logic_error("ops registered twice with MPSFB_REGISTER_OP (one trait per op): " + join(twice, ", "));
     const std::string host_allocator = set_host_allocator(o.host_allocator);  // before the run's tensors

@@ -216,12 +216,6 @@ std::optional<int64_t> tensor_bytes(const std::vector<int64_t>& dims, at::Scalar
 
 namespace {
 
-std::string join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
 // Collects problems while decoding; each carries the node's position.
 class Decoder {
  public:
@@ -508,24 +502,29 @@ class Decoder {
     return d;
   }
 
-  // What the sync recorded; informational: the run judges every case itself.
+  // What the sync recorded; informational: the run judges every case itself. Its fields are the
+  // label's verdict keys without their prefix (contract: verdict::record_fields()).
   RecordedVerdict recorded_verdict(const YAML::Node& n) {
     RecordedVerdict r;
     const char* form = "{torch: 2.13.0, verdict: falls back, via: [aten::x], source: ...}";
+    const std::string where = label::kMpsVerdict;
     if (!n.IsMap()) {
-      problem(n, "mps_verdict is not a map", form);
+      problem(n, where + " is not a map", form);
       return r;
     }
-    check_keys(n, {"torch", "verdict", "via", "source"}, "mps_verdict");
-    if (auto v = n["torch"]) r.torch = string(v, "mps_verdict.torch").value_or("");
-    if (auto v = n["verdict"]) {
-      r.verdict = string(v, "mps_verdict.verdict").value_or("");
+    const auto& fields = verdict::record_fields();
+    check_keys(n, {fields.begin(), fields.end()}, where);
+    const std::string torch = verdict::kRecordTorch, verdict_key = verdict::record_field(label::kMpsVerdict),
+                      via = verdict::record_field(label::kMpsVia), source = verdict::record_field(label::kVerdictSource);
+    if (auto v = n[torch]) r.torch = string(v, where + "." + torch).value_or("");
+    if (auto v = n[verdict_key]) {
+      r.verdict = string(v, where + "." + verdict_key).value_or("");
       if (r.verdict != verdict::kNative && r.verdict != verdict::kFallsBack && r.verdict != verdict::kUnsupportedDtype &&
           r.verdict != verdict::kUnknown)
         problem(v, "unknown verdict " + shown(r.verdict), "native, falls back, unsupported dtype or unknown");
     }
-    if (auto v = n["via"]) r.via = strings(v, "mps_verdict.via");
-    if (auto v = n["source"]) r.source = string(v, "mps_verdict.source").value_or("");
+    if (auto v = n[via]) r.via = strings(v, where + "." + via);
+    if (auto v = n[source]) r.source = string(v, where + "." + source).value_or("");
     return r;
   }
 
@@ -537,7 +536,7 @@ class Decoder {
     if (!options_.demand_only)
       check_keys(n,
                  {"op", "shapes", "dtypes", "args", "emulate", "check", "tol_scale", "needs_fixture", "requires",
-                  "note", "demand", "mps_verdict"},
+                  "note", "demand", label::kMpsVerdict},
                  "ops entry");
     OpTarget t;
     t.mark = mark(n);
@@ -577,7 +576,7 @@ class Decoder {
       else if (f)
         problem(v, "tol_scale must be positive", "a positive number, e.g. 10");
     }
-    if (auto v = n["mps_verdict"]) t.recorded_verdict = recorded_verdict(v);
+    if (auto v = n[label::kMpsVerdict]) t.recorded_verdict = recorded_verdict(v);
 
     const YAML::Node dtypes = n["dtypes"];
     if (!dtypes || !dtypes.IsSequence() || dtypes.size() == 0) {
@@ -637,7 +636,7 @@ class Decoder {
 }  // namespace
 
 TargetsError::TargetsError(std::vector<std::string> problems)
-    : std::runtime_error(std::to_string(problems.size()) + " problem(s) in the targets file:\n" + join(problems)),
+    : std::runtime_error(std::to_string(problems.size()) + " problem(s) in the targets file:\n" + join(problems, "\n") + "\n"),
       problems_(std::move(problems)) {}
 
 std::pair<std::string, std::string> split_overload(const std::string& op) {

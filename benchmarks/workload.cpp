@@ -9,7 +9,7 @@
 #include "regular_file.h"
 #include "stats.h"
 #include "run_context.h"
-#include "text.h"
+#include "torch_message.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
@@ -59,7 +59,7 @@ std::vector<std::string> trace_ops(const Workload& w, const c10::Device& device)
 struct Prepared {
   Workload workload;
   c10::Device device{c10::kCPU};
-  std::string label_suffix;  // "; emulated=..." in emulate mode
+  std::optional<std::string> emulated;  // emulate mode: the label's emulated ops, comma list
   bool mapped = false;
   AttributionTotals map;  // the RecordFunction passes
   double rf_overhead_pct = 0;
@@ -140,7 +140,9 @@ void run_benchmark(benchmark::State& state, Prepared& p) {
   counters::set(state, counters::kTotalOps, p.map.total_ops());
   counters::set(state, counters::kRfFallbackPct, p.map.fallback_pct());
   counters::set(state, counters::kRfOverheadPct, p.rf_overhead_pct);
-  state.SetLabel("top_fallback=" + share.top_fallback(kTopFallbackOps) + p.label_suffix);
+  label::Fields fields = {{label::kTopFallback, share.top_fallback(kTopFallbackOps)}};
+  if (p.emulated) fields.emplace_back(label::kEmulated, *p.emulated);
+  state.SetLabel(label::format(fields));
 }
 
 }  // namespace
@@ -388,11 +390,11 @@ int run_workload(const CliOptions& o, const RunContext& ctx, const std::function
     for (const auto& op : emulated)
       (std::find(fell_back.begin(), fell_back.end(), op) != fell_back.end() ? reached : unreached).push_back(op);
     emulated = reached;
-    p->label_suffix = "; emulated=" + join(emulated, ",");
+    p->emulated = join(emulated, ",");
     std::cerr << "mps_benchmarks: emulating the CPU fallback for the ops of " << targets.path
               << " that the workload runs: " << (emulated.empty() ? "(none)" : join(emulated, ", ")) << "\n";
     if (!unreached.empty())
-      std::cerr << "mps_benchmarks: also routed but not reached in a pass (left out of emulated=): "
+      std::cerr << "mps_benchmarks: also routed but not reached in a pass (left out of " << label::kEmulated << "=): "
                 << join(unreached, ", ") << "\n";
   }
 
@@ -405,8 +407,7 @@ int run_workload(const CliOptions& o, const RunContext& ctx, const std::function
     benchmark::AddCustomContext(context::kEmulatedOps, join(emulated, ","));
   }
 
-  const std::string row = std::string(name::kWorkload) + ":" + p->workload.name + "/" + name::kDevice + ":" +
-                          device_segment(ctx.device);
+  const std::string row = name::join({{name::kWorkload, p->workload.name}, {name::kDevice, device_segment(ctx.device)}});
   benchmark::RegisterBenchmark(row.c_str(), [p](benchmark::State& s) { run_benchmark(s, *p); })
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);

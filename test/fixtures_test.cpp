@@ -68,11 +68,8 @@ std::vector<Row> run_registered(double min_time_s) {
   return collect.rows;
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += "  " + s + "\n";
-  return out;
-}
+// One per line, indented.
+std::string lines(const std::vector<std::string>& v) { return v.empty() ? "" : "  " + join(v, "\n  ") + "\n"; }
 
 // Every op x shape x dtype of the seed, through the runner on CPU: each runs, or is a
 // `requires:` op this build cannot load, listed as such. Nothing is dropped.
@@ -106,7 +103,7 @@ TEST(SeedCases, EveryCaseRunsOnCpu) {
   }
   std::cout << "seed: " << targets.ops.size() << " ops, " << rows.size() << " cases: " << ok << " ran on CPU, "
             << unavailable << " unavailable in this build, " << failed.size() << " failed\n";
-  EXPECT_TRUE(failed.empty()) << failed.size() << " seed case(s) failed on CPU:\n" << join(failed);
+  EXPECT_TRUE(failed.empty()) << failed.size() << " seed case(s) failed on CPU:\n" << lines(failed);
   EXPECT_EQ(unavailable, unavailable_rows);
 }
 
@@ -187,8 +184,8 @@ TEST(SeedFixtures, OutputMatchesReference) {
   }
   std::cout << "fixtures: " << checked << " op x dtype outputs checked against CPU"
             << (device ? " and " + device->str() : std::string()) << "\n";
-  if (!no_device_kernel.empty()) std::cout << "fixtures: no device kernel, CPU only: " << join(no_device_kernel) << "\n";
-  EXPECT_TRUE(failed.empty()) << join(failed);
+  if (!no_device_kernel.empty()) std::cout << "fixtures: no device kernel, CPU only: " << lines(no_device_kernel) << "\n";
+  EXPECT_TRUE(failed.empty()) << lines(failed);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // The decisions host.h makes from the environment, argv and what the OS says: the macOS paths
 // (re-exec, device choice, OS and chip names, libraries to load) tested on any machine.
 #include "apple.h"
+#include "device.h"
 #include "host.h"
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 
 namespace mpsfb::host {
@@ -100,12 +102,25 @@ TEST(Names, OsAndChip) {
 }
 
 TEST(Names, AppleCallsAreStubsElsewhere) {
+  // Checked where the answers are used: the run's context names the OS and the CPU from sysctl
+  // on Apple, and elsewhere from the Linux sources, never from what an Apple call said (a stub
+  // that answered, or a caller that took its "" for an answer, shows here as "macOS ...").
+  const std::string os = os_version();
+  const std::string cpu = device_name(c10::Device(c10::kCPU));
 #if defined(__APPLE__)
-  EXPECT_FALSE(apple::sysctl_string("hw.machine").empty());
+  EXPECT_EQ(os.rfind("macOS " + apple::sysctl_string("kern.osproductversion") + " (", 0), 0u) << os;
+  EXPECT_EQ(cpu, apple::sysctl_string("machdep.cpu.brand_string"));
   EXPECT_FALSE(apple::executable_path().empty());
 #else
-  EXPECT_EQ(apple::sysctl_string("hw.machine"), "");
-  EXPECT_EQ(apple::executable_path(), "");
+  EXPECT_EQ(os.find("macOS"), std::string::npos) << os;
+  EXPECT_NE(os.find(", kernel "), std::string::npos) << os;  // linux_version's form
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      EXPECT_EQ(cpu, line.substr(line.find(':') + 2));
+      break;
+    }
+  }
 #endif
 }
 

@@ -16,6 +16,9 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 
 namespace mpsfb {
@@ -168,18 +171,81 @@ TEST(Floor, LatencyPerMovedTensorPlusBytesOverBandwidthPlusOneSync) {
   EXPECT_DOUBLE_EQ(*native.penalty, 4.0);
 }
 
+// The cases a row can describe: CPU only; a device op that runs natively; one that falls back
+// with a floor (overhead above it, and below 0); an emulated one with its native kernel timed.
+std::vector<std::pair<std::string, std::map<std::string, std::optional<double>>>> case_value_scenarios() {
+  counters::CopyModel copy;
+  copy.d2h_bytes_per_us = copy.h2d_bytes_per_us = 1000;
+  copy.sync_us = 2;
+  const counters::Moves moves{2, 1, 4000, 2000};
+  counters::CaseTimes cpu;
+  cpu.cpu_us = 100;
+  cpu.cpu_noise = 0.01;
+  cpu.samples = 30;
+  counters::CaseTimes dev = cpu;
+  dev.dev_us = 300;
+  dev.dev_noise = 0.02;
+  counters::CaseTimes faster = dev;
+  faster.dev_us = 50;  // overhead < 0: no copy efficiency
+  counters::CaseTimes emulated = dev;
+  emulated.native_us = 20;
+  emulated.native_noise = 0.03;
+  const auto values = [&](const counters::CaseTimes& t, const counters::Moves* m) {
+    return counters::case_values(t, counters::derive(t, m, &copy), m, m != nullptr, 1000);
+  };
+  return {{"cpu", values(cpu, nullptr)},
+          {"native", values(dev, nullptr)},
+          {"falls back", values(dev, &moves)},
+          {"falls back, faster", values(faster, &moves)},
+          {"emulated", values(emulated, &moves)}};
+}
+
+TEST(Counters, CaseValuesAreTheContractsCounters) {
+  // set_case writes the contract's rows from case_values: each row has a value, and no value is
+  // left out of the rows.
+  for (const auto& [scenario, values] : case_value_scenarios()) {
+    std::vector<std::string> keys;
+    for (const auto& [key, v] : values) keys.push_back(key);
+    std::vector<std::string> rows = counters::case_counters();
+    std::sort(rows.begin(), rows.end());
+    EXPECT_EQ(keys, rows) << scenario;
+  }
+}
+
 TEST(Counters, EveryCaseCounterHasAMeaningForZero) {
-  // Each op counter is either always defined or undefined when its basis is 0; the basis of
-  // each is itself a case counter, so the report can tell from the row alone.
-  const auto& all = counters::case_counters();
-  for (const auto& key : all) {
-    const char* basis = counters::undefined_when_zero(key);
-    if (basis) {
-      EXPECT_NE(std::find(all.begin(), all.end(), basis), all.end()) << key;
+  // Checked against what the harness computes: a counter it leaves undefined (written as 0) must
+  // name a basis that is itself undefined or 0 in that row, so the report can tell the 0 from a
+  // measured one; and where a basis is undefined, the counters that follow it are too.
+  const auto zero = [](const std::optional<double>& v) { return !v || *v == 0; };
+  std::set<std::string> undefined_somewhere;
+  for (const auto& [scenario, values] : case_value_scenarios()) {
+    for (const auto& c : counters::case_rows()) {
+      const auto& v = values.at(c.name);
+      if (!v) {
+        undefined_somewhere.insert(c.name);
+        ASSERT_NE(c.basis, nullptr) << c.name << " is undefined in the " << scenario << " row but has no basis";
+        EXPECT_TRUE(zero(values.at(c.basis))) << c.name << " (" << scenario << "): its basis " << c.basis
+                                              << " is not 0, so its written 0 would read as measured";
+      } else if (c.basis && !values.at(c.basis)) {
+        ADD_FAILURE() << c.name << " (" << scenario << ") has a value while its basis " << c.basis
+                      << " is undefined: the report would drop it";
+      }
     }
   }
-  EXPECT_EQ(counters::undefined_when_zero(counters::kCpuUs), nullptr);
-  EXPECT_EQ(std::string(counters::undefined_when_zero(counters::kOverheadUs)), counters::kDevUs);
+  // Each counter with a basis is seen undefined in one of the rows above (the scenarios cover
+  // them), and a side's noise follows that side's time.
+  for (const auto& c : counters::case_rows()) {
+    if (c.basis && std::string(c.basis) != counters::kCpuUs) {
+      EXPECT_TRUE(undefined_somewhere.count(c.name)) << c.name << " has a basis but is never undefined";
+    }
+    if (c.noise_of) {
+      EXPECT_STREQ(c.basis, c.noise_of) << c.name;
+    }
+    const auto& all = counters::case_counters();
+    if (c.basis) {
+      EXPECT_NE(std::find(all.begin(), all.end(), c.basis), all.end()) << c.name;
+    }
+  }
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {

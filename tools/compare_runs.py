@@ -23,8 +23,8 @@ import subprocess
 import sys
 import tempfile
 
-NOISE_KEYS = ("cpu_noise", "dev_noise", "native_noise")
-NUMBERS = ("cpu_us", "dev_us", "native_us", "penalty") + NOISE_KEYS
+import contract as result_contract
+
 CONTEXT_KEYS = ("device_name", "torch_version", "fallback_mode", "visits", "noise_target", "max_time_s",
                 "host_allocator", "cpu_sample", "copy_model")
 
@@ -37,8 +37,20 @@ def context(path):
         sys.exit(f"compare_runs.py: {path}: {e}")
 
 
+def counters(report_bin):
+    """The contract's case counters, the noise counters among them, and the name segments of a case
+    (mpsfb_report --list-contract)."""
+    try:
+        c = result_contract.load(report_bin)
+    except result_contract.ContractError as e:
+        sys.exit(f"compare_runs.py: {e}")
+    return result_contract.case_counters(c), result_contract.noise_counters(c), c["name_segments"]
+
+
 def report(report_bin, run, targets):
-    """mpsfb_report over one run: its cases (name -> numbers, noisy) and its Top pain ops in rank order."""
+    """mpsfb_report over one run: its cases (name -> the contract's counters, noisy) and its Top pain
+    ops in rank order."""
+    numbers, _, segments = counters(report_bin)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [report_bin, f"--results-dir={tmp}/results", f"--summary={tmp}/summary.md",
                f"--cases-csv={tmp}/cases.csv", run]
@@ -55,8 +67,8 @@ def report(report_bin, run, targets):
             for row in csv.DictReader(f):
                 if row["status"] != "ok":
                     continue
-                name = f"op:{row['op']}/shape:{row['shape']}/dtype:{row['dtype']}/device:{row['device']}"
-                case = {k: float(row[k]) for k in NUMBERS if row.get(k)}
+                name = "/".join(f"{key}:{row[key]}" for key in segments)
+                case = {k: float(row[k]) for k in numbers if row.get(k)}
                 case["noisy"] = row.get("noisy") == "yes"
                 cases[name] = case
         with open(f"{tmp}/top_pain.csv", encoding="utf-8", newline="") as f:  # the ranking, rank order
@@ -103,6 +115,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     ctx_a, ctx_b = context(args.a), context(args.b)
+    _, noise_keys, _ = counters(args.report_bin)
     a, top_a = report(args.report_bin, args.a, args.targets)
     b, top_b = report(args.report_bin, args.b, args.targets)
     lines = [f"# {os.path.basename(args.a)} vs {os.path.basename(args.b)}", ""]
@@ -136,7 +149,7 @@ def main(argv=None):
     if moved:
         lines += ["| case | penalty A | penalty B | Δ | cpu_us A → B | dev_us A → B | noisy A | noisy B | max noise A / B |",
                   "| --- | ---: | ---: | ---: | --- | --- | --- | --- | --- |"]
-        worst = lambda r: max(r.get(k, 0) for k in NOISE_KEYS)
+        worst = lambda r: max(r.get(k, 0) for k in noise_keys)
         yes = lambda r: "yes" if r["noisy"] else "no"
         for d, name, x, y in moved:
             ra, rb = a[name], b[name]

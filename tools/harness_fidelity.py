@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 
+import contract as result_contract
+
 try:
     import torch
     import torch.utils.benchmark as tb
@@ -89,8 +91,15 @@ def targets_yaml():
     return "\n".join(lines) + "\n"
 
 
-def suite_rows(binary, device, extra):
-    """The suite's rows by case name (without the device segment), one run at its defaults."""
+def case_key(name, segments):
+    """A case name's values of the contract's name segments, in their order (Google Benchmark's
+    suffixes, such as manual_time, are not among them)."""
+    parts = dict(part.split(":", 1) for part in name.split("/") if ":" in part)
+    return tuple(parts.get(key) for key in segments)
+
+
+def suite_rows(binary, device, extra, segments):
+    """The suite's rows by case_key, one run at its defaults."""
     with tempfile.TemporaryDirectory() as tmp:
         targets = os.path.join(tmp, "fidelity.yaml")
         out = os.path.join(tmp, "run.json")
@@ -106,7 +115,7 @@ def suite_rows(binary, device, extra):
     rows = {}  # a case measured in several visits (repetitions) has a row per visit
     for r in doc["benchmarks"]:
         if r.get("run_type") != "aggregate":
-            rows.setdefault(r["name"].split("/device:")[0], []).append(r)
+            rows.setdefault(case_key(r["name"], segments), []).append(r)
     return rows, doc["context"]
 
 
@@ -161,11 +170,15 @@ def main():
     a = p.parse_args()
     if not os.access(a.binary, os.X_OK):
         sys.exit(f"harness_fidelity.py: {a.binary}: not an executable (build mps_benchmarks first)")
+    try:
+        segments = result_contract.load(a.binary)["name_segments"]  # op, shape, dtype, device
+    except result_contract.ContractError as e:
+        sys.exit(f"harness_fidelity.py: {e}")
 
     # rounds[k]: the suite's rows and Timer's figures of round k.
     suite_runs, timer_runs, context = [], [], {}
     for _ in range(ROUNDS):
-        rows, context = suite_rows(a.binary, a.device, a.suite_args)
+        rows, context = suite_rows(a.binary, a.device, a.suite_args, segments)
         allocator = match_host_allocator(context)
         suite_runs.append(rows)
         timed = {}
@@ -192,7 +205,7 @@ def main():
     ratios = []
     for entry in OPS:
         for shape in entry["shapes"]:
-            name = f"op:{entry['op']}/shape:{shape_str(shape)}/dtype:f32"
+            name = (entry["op"], shape_str(shape), "f32", a.device)  # the name segments' values, in order
             key = (entry["op"], shape_str(shape))
             rs = [r for run in suite_runs for r in run.get(name, [])]
             head = f"| `{entry['op']}` | {entry['kind']} | {shape_str(shape)}"

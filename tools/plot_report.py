@@ -7,7 +7,9 @@
                          curve of the run's copy model for one tensor each way (context
                          copy_model, h2d/d2h_GBps, h2d/d2h_latency_us, sync_us)
 
-Run through the `report` CMake target (docs/reports.md); it needs matplotlib.
+Run through the `report` CMake target (docs/reports.md); it needs matplotlib. With --report-bin
+(the target passes it) the counters the plots draw are checked against the result contract
+(mpsfb_report --list-contract) first: a counter renamed there is an error here, not an empty plot.
 """
 import argparse
 import csv
@@ -18,7 +20,23 @@ import sys
 import tempfile
 from pathlib import Path
 
+import contract as result_contract
+
 PLOTS = ("penalty_by_op.png", "overhead_vs_bytes.png")
+# The counters the plots draw, and the one that may be absent (CSVs from before the floor).
+DRAWN = ("penalty", "overhead_us", "bytes", "fallback")
+DRAWN_IF_PRESENT = ("floor_us",)
+
+
+def check_contract(report_bin):
+    try:
+        names = result_contract.case_counters(result_contract.load(report_bin))
+    except result_contract.ContractError as e:
+        raise SystemExit(f"plot_report.py: {e}")
+    unknown = [k for k in DRAWN + DRAWN_IF_PRESENT if k not in names]
+    if unknown:
+        raise SystemExit(f"plot_report.py: the result contract ({report_bin} --list-contract) has no counter "
+                         f"{', '.join(unknown)}")
 
 
 def number(text):
@@ -31,15 +49,16 @@ def number(text):
 def read_cases(path):
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = {"op", "penalty", "overhead_us", "bytes", "fallback", "status"} - set(reader.fieldnames or [])
+        missing = {"op", "status", *DRAWN} - set(reader.fieldnames or [])
         if missing:
             raise SystemExit(f"{path}: not mpsfb_report's cases CSV (missing columns: {', '.join(sorted(missing))})")
         rows = []
         for line, row in enumerate(reader, start=2):
             try:
-                for key in ("penalty", "overhead_us", "bytes", "fallback"):
+                for key in DRAWN:
                     row[key] = number(row[key])
-                row["floor_us"] = number(row.get("floor_us"))  # absent in CSVs from before the floor
+                for key in DRAWN_IF_PRESENT:
+                    row[key] = number(row.get(key))
             except ValueError as e:
                 raise SystemExit(f"{path}:{line}: {e}")
             if row["status"] == "ok":
@@ -170,7 +189,10 @@ def main(argv=None):
     parser.add_argument("--cases", required=True, type=Path, help="report/cases.csv written by mpsfb_report")
     parser.add_argument("--run", type=Path, help="the run's JSON, for the copy model in its context")
     parser.add_argument("--out-dir", required=True, type=Path, help="where the PNGs go (report/)")
+    parser.add_argument("--report-bin", help="mpsfb_report: check the drawn counters against its --list-contract")
     args = parser.parse_args(argv)
+    if args.report_bin:
+        check_contract(args.report_bin)
     try:
         import matplotlib
         matplotlib.use("Agg")

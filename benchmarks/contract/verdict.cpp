@@ -17,6 +17,12 @@ std::string trim(const std::string& s) {
   return s.substr(a, s.find_last_not_of(" \t") - a + 1);
 }
 
+// "static: pytorch source tree ..." -> "pytorch source tree ...", to nest one source in another.
+std::string without_static_prefix(const std::string& source) {
+  const std::string prefix = verdict::kStaticSource;
+  return source.rfind(prefix, 0) == 0 ? source.substr(prefix.size()) : source;
+}
+
 std::string strip_namespace(const std::string& op) {
   const size_t at = op.find("::");
   return at == std::string::npos ? op : op.substr(at + 2);
@@ -142,7 +148,7 @@ Book::Book(std::optional<NativeFunctions> nf, std::string torch_version, std::st
 }
 
 std::string Book::yaml_source() const {
-  return origin_.described.empty() ? "static: native_functions.yaml of torch " + torch_ : origin_.described;
+  return origin_.described.empty() ? std::string(verdict::kStaticSource) + "native_functions.yaml of torch " + torch_ : origin_.described;
 }
 
 void Book::set_tree(TreeFacts facts) {
@@ -180,19 +186,19 @@ Static Book::classify(const std::string& op, std::string* why) const {
   };
   // A native kernel replaces the registration when it lands (col2im in 2.13), so the yaml wins.
   if (always_.count(strip_namespace(op)) && !has_mps(op))
-    return say(Static::kFallsBack, "static: always falls back, registered in " + always_source_);
-  if (const auto src = native_outside_yaml(op)) return say(Static::kNative, "static: MPS kernel in " + *src);
+    return say(Static::kFallsBack, std::string(verdict::kStaticSource) + "always falls back, registered in " + always_source_);
+  if (const auto src = native_outside_yaml(op)) return say(Static::kNative, std::string(verdict::kStaticSource) + "MPS kernel in " + *src);
   if (const auto it = registered_.find(strip_namespace(op)); it != registered_.end())
-    return say(Static::kNative, "static: MPS kernel registered in " + it->second + " (" +
-                                    yaml_source().substr(yaml_source().rfind("static: ", 0) == 0 ? 8 : 0) + ")");
+    return say(Static::kNative, std::string(verdict::kStaticSource) + "MPS kernel registered in " + it->second + " (" +
+                                    without_static_prefix(yaml_source()) + ")");
   // MPSFallback.mm gives it an MPS kernel that only raises: a direct call errors, it never falls back
   // (MPS convolutions run _mps_convolution). Reference: mps-fallback-facts.md §3.
   if (strip_namespace(op) == "_slow_conv2d_forward")
     return say(Static::kUnknown,
-               "static: MPSFallback.mm registers an MPS kernel that raises for it (an error, not a fallback)");
+               std::string(verdict::kStaticSource) + "MPSFallback.mm registers an MPS kernel that raises for it (an error, not a fallback)");
   if (!nf_) return say(Static::kUnknown, why_none_);
   const Entry* e = find(op);
-  if (!e) return say(Static::kUnknown, "static: " + op + " is not in native_functions.yaml of torch " + torch_);
+  if (!e) return say(Static::kUnknown, std::string(verdict::kStaticSource) + "" + op + " is not in native_functions.yaml of torch " + torch_);
   if (has_mps(op)) return say(Static::kNative, yaml_source());
   // A structured op runs its delegate's kernels; a Composite* key runs for MPS too (its leaves
   // decide); backend kernels without MPS (CPU, CUDA, SparseCPU, ...) leave MPS the fallback.
@@ -240,7 +246,7 @@ Verdict Book::made(const char* token, std::vector<std::string> via, std::string 
 
 Verdict Book::judge(const std::string& op, const std::string& dtype, const CallGraph* calls) const {
   if (const auto reason = mps_unsupported_dtype_reason(dtype); !reason.empty())
-    return made(verdict::kUnsupportedDtype, {}, "static: dtype " + dtype + " (" + reason + ")");
+    return made(verdict::kUnsupportedDtype, {}, std::string(verdict::kStaticSource) + "dtype " + dtype + " (" + reason + ")");
   std::string why;
   switch (classify(op, &why)) {
     case Static::kNative:

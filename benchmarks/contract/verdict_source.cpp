@@ -361,7 +361,7 @@ Book linked_book(const Linked& linked, const std::string& program, std::string* 
   if (!nf) {
     std::cerr << program << ": no MPS verdicts: " << why << "; the run goes on, every verdict is unknown\n";
     if (context_value) *context_value = "not found: " + why;
-    return Book(std::nullopt, linked.torch_version, "unknown: no native_functions.yaml (" + why + ")");
+    return Book(std::nullopt, linked.torch_version, std::string(verdict::kUnknownSource) + "no native_functions.yaml (" + why + ")");
   }
   if (context_value) *context_value = linked.yaml;
   Book book(std::move(nf), linked.torch_version);
@@ -522,7 +522,7 @@ Book release_book(const std::string& version, const Fetcher& fetcher, const Link
   o.kind = "release";
   o.file = e.yaml;
   o.id = "sha256:" + e.yaml_sha256;
-  o.described = "static: native_functions.yaml of torch " + e.version + " (wheel " + e.wheel + " sha256 " +
+  o.described = std::string(verdict::kStaticSource) + "native_functions.yaml of torch " + e.version + " (wheel " + e.wheel + " sha256 " +
                 short_hex(e.sha256) + ")";
   o.linked_torch = linked.torch_version;
   book.set_origin(std::move(o));
@@ -544,7 +544,7 @@ Book file_book(const std::string& path, const Linked& linked, std::string* conte
   o.kind = "file";
   o.file = path;
   o.id = "sha256:" + sha256_hex(bytes);
-  o.described = "static: native_functions.yaml of torch " + version + " (" + path + " sha256 " + short_hex(o.id.substr(7)) + ")";
+  o.described = std::string(verdict::kStaticSource) + "native_functions.yaml of torch " + version + " (" + path + " sha256 " + short_hex(o.id.substr(7)) + ")";
   o.linked_torch = linked.torch_version;
   book.set_origin(std::move(o));
   return book;
@@ -591,7 +591,7 @@ Book tree_book(const std::string& dir, const Linked& linked, std::string* contex
   o.kind = "source tree";
   o.file = yaml.string();
   o.id = commit.empty() ? "sha256:" + sha256_hex(bytes) : "commit:" + commit;
-  o.described = "static: pytorch source tree " + dir + " (torch " + version + ", " + at + ")";
+  o.described = std::string(verdict::kStaticSource) + "pytorch source tree " + dir + " (torch " + version + ", " + at + ")";
   o.linked_torch = linked.torch_version;
   book.set_origin(std::move(o));
   return book;
@@ -610,7 +610,7 @@ Book load_book(const SourceFlags& flags, const Linked& linked, const Fetcher& fe
       if (linked.torch_version.empty() && linked.yaml.empty()) {  // mpsfb_report: no torch of its own
         std::cerr << program << ": " << flags.given() << ": " << e.what() << "; no static verdicts\n";
         if (context_value) *context_value = "not found: " + std::string(e.what());
-        return Book(std::nullopt, "", "unknown: " + std::string(e.what()));
+        return Book(std::nullopt, "", verdict::kUnknownSource + std::string(e.what()));
       }
       std::cerr << program << ": " << flags.given() << ": " << e.what() << "; judging with the linked torch "
                 << linked.torch_version << " instead\n";

@@ -66,3 +66,21 @@ def test_a_cpu_run_says_why_there_is_nothing_to_draw():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert any("needs a run on mps or cuda" in t for t in texts), texts
     plt.close(fig)
+
+
+def test_the_drawn_counters_are_the_contracts():
+    # A counter the plots draw, renamed in benchmarks/contract/result.cpp, fails here (and in the
+    # report target, which passes --report-bin) rather than drawing an empty plot.
+    import os
+    import pytest
+    report = os.environ.get("MPSFB_REPORT_BIN", "")
+    if not os.access(report, os.X_OK):
+        pytest.skip("MPSFB_REPORT_BIN is not set to mpsfb_report")
+    plot_report.check_contract(report)  # raises SystemExit naming the counter
+    with pytest.raises(SystemExit, match="has no counter no_such_us"):
+        saved = plot_report.DRAWN_IF_PRESENT
+        plot_report.DRAWN_IF_PRESENT = ("no_such_us",)
+        try:
+            plot_report.check_contract(report)
+        finally:
+            plot_report.DRAWN_IF_PRESENT = saved

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 import pytest
 import yaml
@@ -228,6 +229,31 @@ def test_parse_comment_never_raises_and_returns_what_it_promises(body, known):
     assert parse_comment(body, known) == parsed  # no hidden state
 
 
+BASE_URL = "http://127.0.0.1/repos/o/r/issues/1/comments?per_page=100"
+LINK_URL = st.sampled_from(["/repositories/65600975/issues/1/comments?per_page=100&page=2",
+                            "https://api.github.com/repositories/1/issues/1/comments?page=3",
+                            "http://h/p?page=9", "?page=4", "comments?page=5"])
+LINK_REL = st.sampled_from(["next", "prev", "last", "first"])
+
+
+@PROPERTY
+@given(items=st.lists(st.tuples(LINK_URL, LINK_REL, st.sampled_from(["", " ", "  "]),
+                                st.sampled_from(['"{}"', "{}"])), max_size=5),
+       rebase=st.booleans())
+def test_a_link_header_gives_the_url_of_its_first_next_link(items, rebase):
+    """GitHub's Link header, links in any order and spacing, rel quoted or not: the URL of the
+    first rel="next" (joined onto the request's URL; from the cache, on the request's host), or
+    None when there is none.  Returning another rel's URL, a link's raw text or None for a header
+    that has a next link fails here."""
+    link = ", ".join(f"<{url}>;{space}rel={quote.format(rel)}" for url, rel, space, quote in items)
+    nexts = [urllib.parse.urljoin(BASE_URL, url) for url, rel, _, _ in items if rel == "next"]
+    expected = nexts[0] if nexts else None
+    if expected and rebase:
+        here, there = urllib.parse.urlsplit(BASE_URL), urllib.parse.urlsplit(expected)
+        expected = urllib.parse.urlunsplit((here.scheme, here.netloc, there.path, there.query, ""))
+    assert GitHubClient._next(BASE_URL, link, rebase=rebase) == expected, link
+
+
 @PROPERTY
 @given(link=st.text(alphabet=string.printable, max_size=120) | st.lists(
     st.sampled_from(['<http://h/p?page=2>', '<http://[::1>', '; rel="next"', '; rel="last"', ", ", "<",
@@ -235,12 +261,14 @@ def test_parse_comment_never_raises_and_returns_what_it_promises(body, known):
     max_size=8).map("".join))
 @example(link='<http://[::1>; rel="next"')   # issue 20 U1: a ValueError traceback before
 def test_a_link_header_of_any_shape_gives_a_url_or_none(link):
+    """Any text: no exception but one line naming a malformed next URL, and a URL only where the
+    header says next."""
     try:
-        nxt = GitHubClient._next("http://127.0.0.1/repos/o/r/issues/1/comments?per_page=100", link)
+        nxt = GitHubClient._next(BASE_URL, link)
     except SyncError as exc:  # a next URL that is not one: one line naming it
         assert str(exc).startswith("malformed Link header: the next page ") and "\n" not in str(exc)
         return
-    assert nxt is None or isinstance(nxt, str)
+    assert nxt is None or (isinstance(nxt, str) and "next" in link), (link, nxt)
 
 
 

@@ -8,6 +8,7 @@ when the variable names a missing file.  GitHub is FakeGitHub's recorded pages.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -172,3 +173,25 @@ def test_the_output_of_comments_beyond_the_decoders_limits_loads(fake_github, ru
     assert proc.returncode == 0, proc.stderr
     assert_loads(out)
     assert len(load(out)["generated"]["limits_applied"]) >= 3
+
+
+# Names on both sides of the rule: the overload may start with a digit, each part is an ASCII
+# identifier, exactly one "::".
+OP_NAMES = ["aten::roll", "aten::isin.Tensor_Tensor", "aten::x.2d", "aten::_foo.out", "my_ns::op1.0",
+            "_ns::_x", "aten::2x", "2aten::x", "aten:roll", "aten::", "::roll", "aten::roll.", "aten::roll.a.b",
+            "a::b::c", "aten::ro-ll", "aten::roll.Tensor-x", "aten::roll .x", "aten ::roll", "aten::rolé",
+            "aten::roll.Tensor_", "aten::.x"]
+
+
+def test_the_seeds_op_name_rule_is_the_cpp_decoders(tmp_path):
+    """tools/sync_requests/seed.py accepts exactly the op names benchmarks/targets.cpp
+    is_op_name accepts: each name is an entry of one targets file, and the decoder names every
+    one it rejects as a bad op name."""
+    from sync_requests import seed
+    probe = tmp_path / "names.yaml"
+    probe.write_text("version: 1\nops:\n" + "".join(
+        f"  - op: {json.dumps(n)}\n    shapes: [[4]]\n    dtypes: [f32]\n" for n in OP_NAMES), encoding="utf-8")
+    proc = mps_benchmarks("--benchmark_list_tests", f"--targets={probe}")
+    rejected = set(re.findall(r"bad op name '([^']*)'", proc.stderr))
+    assert rejected, proc.stderr  # the file has bad names: the decoder must name some
+    assert {n for n in OP_NAMES if not seed.is_op_name(n)} == rejected, proc.stderr

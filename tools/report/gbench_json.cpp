@@ -72,17 +72,15 @@ std::map<std::string, std::string> read_context(const json& ctx) {
 }
 
 // The contract's counters: one that is present must be a number (never a string that would
-// become a blank cell), and the times, sizes and ratios among them cannot be negative.
+// become a blank cell), and those whose row says so cannot be negative. Counter -> whether it
+// must be non-negative: every case and workload counter, and Google Benchmark's own times.
 const std::map<std::string, bool>& known_counters() {
-  using namespace counters;
-  static const std::map<std::string, bool> non_negative = {
-      {kCpuUs, true},        {kDevUs, true},       {kNativeUs, true},       {kPenalty, true},
-      {kOverheadUs, false},  {kFloorUs, true},     {kCopyEfficiency, true}, {kFallback, true},
-      {kBytes, true},        {kFallbackPct, true}, {kFallbackCallsPct, true}, {kTotalOps, true},
-      {kWallUs, true},       {kObservedUs, true},  {kAttributionOverheadPct, false}, {kFallbackUs, true},
-      {kRfFallbackPct, true}, {kRfOverheadPct, false},
-      // Google Benchmark's own times.
-      {"real_time", true},   {"cpu_time", true}};
+  static const std::map<std::string, bool> non_negative = [] {
+    std::map<std::string, bool> out = {{"real_time", true}, {"cpu_time", true}};
+    for (const auto* table : {&counters::case_rows(), &counters::workload_rows()})
+      for (const auto& c : *table) out[c.name] = !c.can_be_negative;
+    return out;
+  }();
   return non_negative;
 }
 

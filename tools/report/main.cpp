@@ -64,7 +64,7 @@ struct UsageError : std::runtime_error {
 };
 
 struct Args {
-  enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog, kTorchTrace } mode = Mode::kReport;
+  enum class Mode { kReport, kCompare, kUpdateTargets, kMpsLog, kTorchTrace, kListContract } mode = Mode::kReport;
   std::vector<std::string> inputs;
   std::optional<std::string> targets;
   std::optional<std::string> coverage;  // --coverage
@@ -113,6 +113,8 @@ Args parse_args(const std::vector<std::string>& argv) {
       a.mode = Args::Mode::kCompare;
     } else if (arg == "--update-targets") {
       a.mode = Args::Mode::kUpdateTargets;
+    } else if (arg == "--list-contract") {
+      a.mode = Args::Mode::kListContract;
     } else if (arg.size() > 2 && arg.compare(0, 2, "--") == 0) {
       const size_t eq = arg.find('=');
       const std::string key = arg.substr(0, eq);
@@ -172,6 +174,8 @@ Args parse_args(const std::vector<std::string>& argv) {
   if (a.mode == Args::Mode::kReport && a.inputs.empty()) throw UsageError("no benchmark JSON given");
   if (a.mode == Args::Mode::kMpsLog && !a.inputs.empty())
     throw UsageError("--mps-log reads one log; unexpected " + a.inputs.front());
+  if (a.mode == Args::Mode::kListContract && !a.inputs.empty())
+    throw UsageError("--list-contract takes no input; unexpected " + a.inputs.front());
   if (a.mode == Args::Mode::kTorchTrace && !a.inputs.empty())
     throw UsageError("--torch-trace reads one trace; unexpected " + a.inputs.front());
   if (a.mode != Args::Mode::kTorchTrace && a.verdicts.native_functions.empty() != a.torch_version.empty())
@@ -365,6 +369,9 @@ int main(int argc, char** argv) {
         return mps_log_report(a);
       case Args::Mode::kTorchTrace:
         return torch_trace_report(a);
+      case Args::Mode::kListContract:
+        std::cout << mpsfb::contract_json() << "\n";
+        return 0;
     }
   } catch (const UsageError& e) {
     std::cerr << "mpsfb_report: " << e.what() << "\n" << kUsage;

@@ -29,8 +29,6 @@ namespace gbench_context {
 inline constexpr const char* kDate = "date";
 inline constexpr const char* kLibraryBuildType = "library_build_type";
 }  // namespace gbench_context
-// The workload row's label field with its top fallback ops ("aten::x:41.2%,aten::y:10.1%").
-inline constexpr const char* kTopFallbackLabel = "top_fallback";
 
 using Segments = name::Segments;
 bool is_gbench_suffix(const std::string& key);

@@ -18,7 +18,7 @@
 namespace mpsfb::report {
 
 // The source of every verdict a log gives: the op ran through the fallback on the user's Mac.
-inline constexpr const char* kProfilerLogSource = "run time on MPS (profiler log)";
+inline const std::string kProfilerLogSource = std::string(verdict::kRunTimeSource) + " (profiler log)";
 
 // A torch's native_functions.yaml, for the static verdict shown beside the run-time one.
 struct StaticVerdicts {

@@ -80,7 +80,7 @@ FallbackStatus fallback_status(const Model& m, const std::string& op) {
 
 std::optional<double> case_noise(const Case& c) {
   std::optional<double> worst;
-  for (const char* key : {counters::kCpuNoise, counters::kDevNoise, counters::kNativeNoise})
+  for (const auto& [key, side] : counters::noise_sides())
     if (const auto n = c.counter(key); n && !std::isnan(*n)) worst = worst ? std::max(*worst, *n) : *n;
   return worst;
 }
@@ -90,13 +90,24 @@ bool noisy(const Case& c) {
   return c.status == Status::kOk && n && *n > counters::kNoisyAbove;
 }
 
+// The columns come from the contract's rows: its counters by column group, then its label keys
+// that are case columns.
 Table case_table(const std::vector<const Case*>& cases, bool with_op) {
-  using namespace counters;
-  static const char* const kTimes[] = {kCpuUs,    kDevUs,       kNativeUs,  kPenalty,   kOverheadUs, kFloorUs,
-                                       kCopyEfficiency, kFallback, kCpuNoise, kDevNoise, kNativeNoise};
-  static const char* const kCounts[] = {kSamples, kMovedToCpu, kMovedToDev, kMovedBytes};
-  static const char* const kLabels[] = {label::kFallbackOps, label::kMpsVerdict, label::kMpsVia,
-                                        label::kVerdictSource};
+  const auto counters_in = [](counters::Column group) {
+    std::vector<const char*> out;
+    for (const auto& c : counters::case_rows())
+      if (c.column == group) out.push_back(c.name);
+    return out;
+  };
+  static const std::vector<const char*> kTimes = counters_in(counters::Column::kMeasured);
+  static const std::vector<const char*> kCounts = counters_in(counters::Column::kCounts);
+  static const std::vector<const char*> kLast = counters_in(counters::Column::kLast);
+  static const std::vector<const char*> kLabels = [] {
+    std::vector<const char*> out;
+    for (const auto& k : label::keys())
+      if (k.case_column) out.push_back(k.name);
+    return out;
+  }();
   std::vector<Column> cols;
   if (with_op) cols.push_back({segment::kOp});
   for (const char* h : {segment::kShape, segment::kDtype, segment::kDevice}) cols.push_back({h});
@@ -104,7 +115,8 @@ Table case_table(const std::vector<const Case*>& cases, bool with_op) {
   cols.push_back({"noisy"});
   for (const char* h : kCounts) cols.push_back({h});
   for (const char* h : kLabels) cols.push_back({h});
-  for (const char* h : {kBytes, "status", "error"}) cols.push_back({h});
+  for (const char* h : kLast) cols.push_back({h});
+  for (const char* h : {"status", "error"}) cols.push_back({h});
   Table t(cols);
   for (const Case* c : cases) {
     std::vector<std::string> row;
@@ -114,7 +126,7 @@ Table case_table(const std::vector<const Case*>& cases, bool with_op) {
     row.push_back(noisy(*c) ? "yes" : "");
     for (const char* k : kCounts) row.push_back(number_cell(c->counter(k)));
     for (const char* k : kLabels) row.push_back(c->label_field(k));
-    row.push_back(number_cell(c->counter(kBytes)));
+    for (const char* k : kLast) row.push_back(number_cell(c->counter(k)));
     row.push_back(to_string(c->status));
     row.push_back(c->error);
     t.add_row(std::move(row));
@@ -550,7 +562,7 @@ Section failures_section(const Summary& s) {
     if (c.status != Status::kOk) t.add_row({code(c.name), to_string(c.status), text(c.error)});
   for (const auto& w : s.m.workloads)
     if (w.status != Status::kOk)
-      t.add_row({code(std::string(segment::kWorkload) + ":" + w.name + "/" + segment::kDevice + ":" + w.device),
+      t.add_row({code(segment::join({{segment::kWorkload, w.name}, {segment::kDevice, w.device}})),
                  to_string(w.status), text(w.error)});
   if (t.empty())
     out.prose = "None.\n\n";
@@ -583,7 +595,7 @@ Section workload_section(const Summary& s) {
            {"top fallback ops"}});
   for (const auto& w : s.m.workloads) {
     if (w.status != Status::kOk) continue;
-    const auto top = w.label.find(kTopFallbackLabel);
+    const auto top = w.label.find(label::kTopFallback);
     t.add_row({text(w.name), text(w.device), format_or_dash(w.counter(counters::kFallbackPct)),
                format_or_dash(w.counter(counters::kFallbackCallsPct)), format_or_dash(w.counter(counters::kTotalOps)),
                text(top_fallback_cell(top == w.label.end() ? "" : top->second))});
@@ -629,7 +641,9 @@ Section how_to_read(const Summary&) {
       "% are listed as noisy.\n"
       "- **MPS verdict**: what MPS does with the op in the torch named (context `verdict_torch`): native; falls "
       "back (via the leaf ops without an MPS kernel, for a composite); unsupported dtype (MPS cannot hold it); "
-      "unknown. **verdict source**: `run time on MPS` on an MPS build, otherwise static: that torch's "
+      "unknown. **verdict source**: `" +
+      verdict::kRunTimeSource +
+      "` on an MPS build, otherwise static: that torch's "
       "native_functions.yaml, the ops MPSFallback.mm always sends to the CPU, or the dtype.\n"
       "- **fallback in this run** comes from probing one call: yes = the op (or an inner op, listed as "
       "`fallback_ops` in results/&lt;op&gt;.csv) ran through the CPU fallback on this build; no = it ran "

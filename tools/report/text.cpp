@@ -25,12 +25,6 @@ std::vector<std::string> split(const std::string& s, const std::string& sep) {
   }
 }
 
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
-  return out;
-}
-
 std::string printable(const std::string& s) {
   std::string out;
   for (const char c : s) {

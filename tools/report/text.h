@@ -1,6 +1,8 @@
 // String helpers and the two number styles of the report: exact (CSV) and for reading (Markdown).
 #pragma once
 
+#include "contract/result.h"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,7 +11,7 @@ namespace mpsfb::report {
 
 bool ends_with(const std::string& s, const std::string& suffix);
 std::vector<std::string> split(const std::string& s, const std::string& sep);
-std::string join(const std::vector<std::string>& parts, const std::string& sep);
+using mpsfb::join;  // the contract's
 // `s` for a message: control characters as \0, \n, \xNN (a NUL cut the message short).
 std::string printable(const std::string& s);
 

@@ -237,7 +237,7 @@ class Analyzer {
     o.state = State::kDone;
     if (!o.inputs.unsupported.empty()) {
       o.judged.verdict = verdict::kUnsupportedDtype;
-      o.judged.source = "static: dtype " + o.inputs.unsupported + " (" +
+      o.judged.source = std::string(verdict::kStaticSource) + "dtype " + o.inputs.unsupported + " (" +
                         verdicts::mps_unsupported_dtype_reason(o.inputs.unsupported) + ")";
       o.judged.via.clear();
     } else if (o.judged.verdict == "composite") {

@@ -86,7 +86,13 @@ _SeedLoader.yaml_implicit_resolvers = {
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
-_OP_NAME_RE = re.compile(r"[A-Za-z_]\w*::[A-Za-z_]\w*(\.[A-Za-z_]\w*)?", re.ASCII)
+# namespace::name[.overload], each part an identifier, the overload may start with a digit: the
+# rule of benchmarks/targets.cpp is_op_name (test_sync_mps_benchmarks.py checks the two agree).
+_OP_NAME_RE = re.compile(r"[A-Za-z_]\w*::[A-Za-z_]\w*(\.\w+)?", re.ASCII)
+
+
+def is_op_name(name: str) -> bool:
+    return _OP_NAME_RE.fullmatch(name) is not None
 
 
 def _known_keys(mapping: dict, allowed: Tuple[str, ...], where: str, what: str) -> None:
@@ -126,7 +132,7 @@ def load_seed(path: Optional[str], explicit: bool) -> List[dict]:
         if not isinstance(entry, dict) or not isinstance(entry.get("op"), str):
             raise SyncError(f"{label}: expected a mapping with an 'op' name")
         label += f" ({entry['op']})"
-        if not _OP_NAME_RE.fullmatch(entry["op"]):
+        if not is_op_name(entry["op"]):
             raise SyncError(f"{label}: op must be namespace::name[.overload]")
         _known_keys(entry, ENTRY_KEYS, label, "key")
         for block, allowed in ENTRY_MAPS.items():

@@ -1,6 +1,7 @@
-// Small string helpers shared by the runner and the workload: one way to join lists and
-// to turn a torch error into a message for a row or the terminal.
+// A torch error as a message for a row or the terminal (join is the contract's: result.h).
 #pragma once
+
+#include "contract/result.h"
 
 #include <c10/util/Exception.h>
 
@@ -9,12 +10,6 @@
 #include <vector>
 
 namespace mpsfb {
-
-inline std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
 
 // torch's message without the C++ backtrace (a TorchScript error keeps its script traceback).
 inline std::string torch_message(const std::exception& e) {
